@@ -1,0 +1,56 @@
+"""Settings from the environment, the same names in every service, `make run`, tests and k8s."""
+
+import os
+from dataclasses import dataclass, field
+
+# Default gRPC and metrics ports per service (loopback development layout).
+SERVICE_PORTS = {
+    "usage": (50051, 9101),
+    "renderer": (50052, 9102),
+    "tasks": (50053, 9103),
+    "webhooks": (50054, 9104),
+    "gateway": (50055, 9105),
+}
+BACKENDS = ("usage", "renderer", "tasks", "webhooks")
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def service_addr(name: str) -> str:
+    """host:port of a service's gRPC server (FRAMELANE_<NAME>_ADDR overrides the default)."""
+    return _env(f"FRAMELANE_{name.upper()}_ADDR", f"127.0.0.1:{SERVICE_PORTS[name][0]}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a service process reads from its environment."""
+
+    service: str
+    database_url: str = field(default_factory=lambda: _env("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/framelane"))
+    nats_url: str = field(default_factory=lambda: _env("NATS_URL", "nats://127.0.0.1:4222"))
+    grpc_host: str = field(default_factory=lambda: _env("FRAMELANE_GRPC_HOST", "127.0.0.1"))
+    grpc_port: int = 0
+    metrics_port: int = 0
+    log_level: str = field(default_factory=lambda: _env("FRAMELANE_LOG_LEVEL", "INFO"))
+    # Seconds an in-flight RPC may take to finish after SIGTERM.
+    drain_seconds: float = field(default_factory=lambda: float(_env("FRAMELANE_DRAIN_SECONDS", "10")))
+    # Seconds a resolved API key stays cached in a service (revocation is effective after this).
+    auth_cache_seconds: float = field(default_factory=lambda: float(_env("FRAMELANE_AUTH_CACHE_SECONDS", "0.9")))
+    fetch_allow: str = field(default_factory=lambda: _env("FRAMELANE_FETCH_ALLOW", ""))
+    version: str = field(default_factory=lambda: _env("FRAMELANE_VERSION", "0.1.0"))
+    git_commit: str = field(default_factory=lambda: _env("FRAMELANE_GIT_COMMIT", "unknown"))
+
+    def __post_init__(self):
+        grpc_default, metrics_default = SERVICE_PORTS.get(self.service, (0, 0))
+        prefix = f"FRAMELANE_{self.service.upper()}"
+        if not self.grpc_port:
+            object.__setattr__(self, "grpc_port", int(_env(f"{prefix}_GRPC_PORT", str(grpc_default))))
+        if not self.metrics_port:
+            object.__setattr__(self, "metrics_port", int(_env(f"{prefix}_METRICS_PORT", str(metrics_default))))
+
+    @property
+    def schema(self) -> str:
+        """The PostgreSQL schema this service owns."""
+        return self.service

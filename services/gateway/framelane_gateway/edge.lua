@@ -1,0 +1,85 @@
+-- Shapes what clients see on the REST faces, after Envoy's gRPC-JSON transcoder:
+--  * a success status the service asked for (x-fl-http-status: 201, 202, 204, 302);
+--  * every error as the face's envelope {"error":{...}}, lifted from the last google.rpc.Status
+--    detail the service attached, or built here for errors Envoy makes itself (unknown route,
+--    wrong method, malformed JSON), with the HTTP status of the stable code.
+-- STATUS_BY_CODE and CODE_BY_STATUS are filled in by the configuration generator.
+
+local ENVELOPE_MARK = '"@type":"type.googleapis.com/framelane.api.v1.ErrorEnvelope",'
+
+local function json_string(s)
+  s = string.gsub(s, '[%c"\\]', function(c)
+    if c == '"' then return '\\"' end
+    if c == '\\' then return '\\\\' end
+    if c == '\n' then return '\\n' end
+    return string.format('\\u%04x', string.byte(c))
+  end)
+  return '"' .. s .. '"'
+end
+
+function envoy_on_request(handle)
+  local rid = handle:headers():get("x-request-id") or ""
+  handle:streamInfo():dynamicMetadata():set("framelane", "request_id", rid)
+end
+
+-- gRPC response headers that mean nothing to a REST client.
+local GRPC_HEADERS = {"grpc-status", "grpc-message", "grpc-status-details-bin", "grpc-accept-encoding", "grpc-encoding"}
+
+local function strip_grpc_headers(headers)
+  for _, name in ipairs(GRPC_HEADERS) do
+    headers:remove(name)
+  end
+end
+
+function envoy_on_response(handle)
+  local headers = handle:headers()
+  strip_grpc_headers(headers)
+  local wanted = headers:get("x-fl-http-status")
+  if wanted ~= nil then
+    headers:remove("x-fl-http-status")
+    headers:replace(":status", wanted)
+    if wanted == "204" then
+      local body = handle:body()
+      if body ~= nil then body:setBytes("") end
+      handle:headers():remove("content-type")
+    end
+    return
+  end
+  local status = tonumber(headers:get(":status"))
+  if status == nil or status < 400 then
+    return
+  end
+  local body = handle:body()
+  -- body() waits for the whole body; header handles taken before it are no longer valid.
+  headers = handle:headers()
+  local text = ""
+  if body ~= nil then text = body:getBytes(0, body:length()) end
+  local _, stop = string.find(text, ENVELOPE_MARK, 1, true)
+  local envelope
+  if stop ~= nil then
+    -- The envelope is the last detail: strip the Any's "@type" and the closing "}]}" of the status.
+    envelope = "{" .. string.sub(text, stop + 1, #text - 2)
+    local code = string.match(envelope, '^{"error":{"code":"([^"]*)"')
+    local mapped = STATUS_BY_CODE[code]
+    if mapped ~= nil then
+      headers:replace(":status", tostring(mapped))
+    end
+    local retry = string.match(envelope, '"retry_after_seconds":(%d+)')
+    if retry ~= nil then
+      headers:replace("retry-after", retry)
+    end
+  else
+    local meta = handle:streamInfo():dynamicMetadata():get("framelane") or {}
+    local code = CODE_BY_STATUS[status] or "internal_error"
+    local message = text
+    if message == "" then message = DEFAULT_MESSAGE[code] or "Error." end
+    envelope = '{"error":{"code":"' .. code .. '","message":' .. json_string(message)
+      .. ',"details":null,"request_id":"' .. (meta["request_id"] or "") .. '"}}'
+  end
+  if body == nil then
+    return -- every error Envoy itself makes carries a body, so this is not reached
+  end
+  body:setBytes(envelope)
+  headers:replace("content-type", "application/json")
+  strip_grpc_headers(headers)
+end

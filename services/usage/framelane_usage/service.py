@@ -1,0 +1,156 @@
+"""Domain logic of workspaces, API keys and usage periods."""
+
+import asyncio
+import hashlib
+import logging
+import secrets
+import string
+from calendar import monthrange
+from datetime import UTC, datetime, timedelta
+
+from psycopg_pool import AsyncConnectionPool
+
+from framelane_core.context import Principal
+from framelane_core.errors import InvalidRequest, NotFound, Unauthorized, violation
+from framelane_core.ids import new_id
+from framelane_core.pagination import decode_cursor, page, page_limit
+from framelane_usage import events, store
+
+log = logging.getLogger(__name__)
+KEY_PREFIX = "fl_live_"
+_KEY_ALPHABET = string.ascii_letters + string.digits
+PERIODS = {"7d": 7, "30d": 30, "90d": 90}
+
+
+def new_api_key() -> str:
+    """`fl_live_` and 32 base62 characters (190 bits)."""
+    return KEY_PREFIX + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(32))
+
+
+def hash_key(key: str) -> bytes:
+    return hashlib.sha256(key.encode()).digest()
+
+
+def _check_length(field: str, value: str, low: int, high: int) -> None:
+    if not low <= len(value.strip()) <= high:
+        raise InvalidRequest(
+            f"{field} must be {low} to {high} characters.",
+            details=[violation(f"$.{field}", "length", f"Must be {low} to {high} characters.")],
+        )
+
+
+class Accounts:
+    """Workspaces and their keys."""
+
+    def __init__(self, pool: AsyncConnectionPool):
+        self.pool = pool
+        self._last_used: dict[str, datetime] = {}
+
+    async def create_workspace(self, name: str, plan: str = "free", key_name: str = "Default") -> tuple[dict, dict, str]:
+        """A workspace and its first key; returns (workspace, key row, plaintext key)."""
+        async with self.pool.connection() as conn, conn.transaction():
+            ws = await store.insert_workspace(conn, new_id("ws"), name, plan)
+            key_row, key = await self._insert_key(conn, ws["id"], key_name)
+        return ws, key_row, key
+
+    async def create_key(self, principal: Principal, name: str) -> tuple[dict, str]:
+        _check_length("name", name, 1, 255)
+        async with self.pool.connection() as conn, conn.transaction():
+            return await self._insert_key(conn, principal.workspace_id, name.strip())
+
+    async def _insert_key(self, conn, ws_id: str, name: str) -> tuple[dict, str]:
+        key = new_api_key()
+        row = await store.insert_key(conn, new_id("key"), ws_id, name, key[: len(KEY_PREFIX) + 4], hash_key(key))
+        await events.api_key_created(conn, ws_id, row)
+        return row, key
+
+    async def list_keys(self, principal: Principal, limit: int, cursor: str) -> tuple[list[dict], str | None]:
+        limit = page_limit(limit)
+        after = decode_cursor(cursor)
+        async with self.pool.connection() as conn:
+            rows = await store.list_keys(conn, principal.workspace_id, limit, after)
+        return page(rows, limit)
+
+    async def revoke_key(self, principal: Principal, key_id: str) -> None:
+        async with self.pool.connection() as conn, conn.transaction():
+            row = await store.revoke_key(conn, principal.workspace_id, key_id)
+            if row is None:
+                raise NotFound(f"API key {key_id} not found.")
+            await events.api_key_revoked(conn, principal.workspace_id, key_id)
+
+    async def get_workspace(self, principal: Principal) -> dict:
+        async with self.pool.connection() as conn:
+            ws = await store.get_workspace(conn, principal.workspace_id)
+        if ws is None:
+            raise NotFound("Workspace not found.")
+        return ws
+
+    async def rename_workspace(self, principal: Principal, name: str) -> dict:
+        _check_length("name", name, 2, 100)
+        async with self.pool.connection() as conn, conn.transaction():
+            ws = await store.rename_workspace(conn, principal.workspace_id, name.strip())
+            if ws is None:
+                raise NotFound("Workspace not found.")
+            await events.workspace_updated(conn, ws)
+        return ws
+
+    async def delete_workspace(self, principal: Principal) -> None:
+        async with self.pool.connection() as conn, conn.transaction():
+            if not await store.delete_workspace(conn, principal.workspace_id):
+                raise NotFound("Workspace not found.")
+            await events.workspace_deleted(conn, principal.workspace_id)
+
+    async def authenticate(self, key: str) -> Principal:
+        """The principal of an active key; Unauthorized for unknown, revoked or deleted ones."""
+        if not key.startswith("fl_"):
+            raise Unauthorized("Invalid API key.")
+        async with self.pool.connection() as conn:
+            row = await store.principal_by_hash(conn, hash_key(key))
+        if row is None:
+            raise Unauthorized("Invalid API key.")
+        self._last_used[row["key_id"]] = datetime.now(UTC)
+        return Principal(workspace_id=row["workspace_id"], key_id=row["key_id"], plan=row["plan"])
+
+    async def flush_last_used(self) -> None:
+        """Writes the batched last_used_at stamps (one UPDATE per interval, not per request)."""
+        if not self._last_used:
+            return
+        batch, self._last_used = self._last_used, {}
+        async with self.pool.connection() as conn:
+            await store.touch_keys(conn, batch)
+
+
+class LastUsedFlusher:
+    """Background runner: flushes last_used_at every few seconds and once more on stop."""
+
+    def __init__(self, accounts: Accounts, interval: float = 5.0):
+        self.accounts, self.interval = accounts, interval
+        self._stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await asyncio.wait_for(self._stopping.wait(), self.interval)
+            except TimeoutError:
+                pass
+            try:
+                await self.accounts.flush_last_used()
+            except Exception:
+                log.warning("last_used_at flush failed", exc_info=True)
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+
+def usage_period(period: str, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """[start, end) of the current calendar month (UTC), or the rolling window "7d"/"30d"/"90d"."""
+    now = now or datetime.now(UTC)
+    if period:
+        if period not in PERIODS:
+            raise InvalidRequest(
+                "period must be 7d, 30d or 90d.",
+                details=[violation("$.period", "enum", "Must be one of 7d, 30d, 90d.")],
+            )
+        return now - timedelta(days=PERIODS[period]), now
+    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return start, start + timedelta(days=monthrange(now.year, now.month)[1])
