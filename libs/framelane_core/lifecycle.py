@@ -45,6 +45,8 @@ class ServiceApp:
     name = ""
     migrations_package = ""
     stream_retention = None  # the service publishes events when set
+    uses_database = True
+    uses_nats = True
 
     def __init__(self, settings: Settings | None = None):
         self.settings = settings or Settings(service=self.name)
@@ -68,10 +70,12 @@ class ServiceApp:
 
     async def start(self) -> int:
         s = self.settings
-        await db.migrate(s.database_url, s.schema, self.migrations_package)
-        self.res.pool = await db.open_pool(s.database_url, s.schema)
-        self.res.nc = await bus.connect(s.nats_url, name=s.service)
-        self.res.js = self.res.nc.jetstream()
+        if self.uses_database:
+            await db.migrate(s.database_url, s.schema, self.migrations_package)
+            self.res.pool = await db.open_pool(s.database_url, s.schema)
+        if self.uses_nats:
+            self.res.nc = await bus.connect(s.nats_url, name=s.service)
+            self.res.js = self.res.nc.jetstream()
         runners = []
         if self.stream_retention is not None:
             await bus.ensure_stream(self.res.js, s.service, self.stream_retention)

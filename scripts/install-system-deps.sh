@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the mesh needs (FFmpeg for renders, fonts for text), once.
+# Skips apt entirely when everything is already there, so `make run` stays fast and works
+# without root on a machine that has them.
+set -euo pipefail
+packages=(ffmpeg fonts-dejavu-core fonts-dejavu-extra fonts-liberation2 fonts-freefont-ttf)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing Debian packages: ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,1 @@
+"""The webhooks service: endpoints, signed deliveries, retries and dead letters."""
