@@ -1,6 +1,7 @@
 """Settings from the environment, the same names in every service, `make run`, tests and k8s."""
 
 import os
+from pathlib import Path
 from dataclasses import dataclass, field
 
 # Default gRPC and metrics ports per service (loopback development layout).
@@ -10,8 +11,13 @@ SERVICE_PORTS = {
     "tasks": (50053, 9103),
     "webhooks": (50054, 9104),
     "gateway": (50055, 9105),
+    "renderer_worker": (50062, 9112),
+    "tasks_worker": (50063, 9113),
 }
+ROOT = Path(__file__).resolve().parents[2]
 BACKENDS = ("usage", "renderer", "tasks", "webhooks")
+# The gateway's HTTP-native routes (signed blobs) listen beside its gRPC port.
+GATEWAY_HTTP_PORT = 50056
 
 
 def _env(name: str, default: str) -> str:
@@ -28,6 +34,8 @@ class Settings:
     """Everything a service process reads from its environment."""
 
     service: str
+    # The PostgreSQL schema this process works in (workers share their service's schema).
+    schema: str = ""
     database_url: str = field(default_factory=lambda: _env("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/framelane"))
     nats_url: str = field(default_factory=lambda: _env("NATS_URL", "nats://127.0.0.1:4222"))
     grpc_host: str = field(default_factory=lambda: _env("FRAMELANE_GRPC_HOST", "127.0.0.1"))
@@ -41,8 +49,19 @@ class Settings:
     fetch_allow: str = field(default_factory=lambda: _env("FRAMELANE_FETCH_ALLOW", ""))
     version: str = field(default_factory=lambda: _env("FRAMELANE_VERSION", "0.1.0"))
     git_commit: str = field(default_factory=lambda: _env("FRAMELANE_GIT_COMMIT", "unknown"))
+    storage_dir: str = field(default_factory=lambda: _env("FRAMELANE_STORAGE_DIR", str(ROOT / ".run" / "storage")))
+    # Signs blob URLs; every service of one mesh must share it.
+    storage_secret: str = field(default_factory=lambda: _env("FRAMELANE_STORAGE_SECRET", "development-only-secret"))
+    # Base of the URLs clients are given (signed blob links).
+    public_url: str = field(default_factory=lambda: _env("FRAMELANE_PUBLIC_URL", "http://127.0.0.1:8080"))
+    gateway_http_port: int = field(default_factory=lambda: int(_env("FRAMELANE_GATEWAY_HTTP_PORT", str(GATEWAY_HTTP_PORT))))
+    work_dir: str = field(default_factory=lambda: _env("FRAMELANE_WORK_DIR", str(ROOT / ".run" / "work")))
+    # Seconds JetStream waits for a worker's ack (or heartbeat) before redelivering a job.
+    job_ack_wait: float = field(default_factory=lambda: float(_env("FRAMELANE_JOB_ACK_WAIT_SECONDS", "30")))
 
     def __post_init__(self):
+        if not self.schema:
+            object.__setattr__(self, "schema", self.service.split("_")[0])
         grpc_default, metrics_default = SERVICE_PORTS.get(self.service, (0, 0))
         prefix = f"FRAMELANE_{self.service.upper()}"
         if not self.grpc_port:
@@ -50,7 +69,3 @@ class Settings:
         if not self.metrics_port:
             object.__setattr__(self, "metrics_port", int(_env(f"{prefix}_METRICS_PORT", str(metrics_default))))
 
-    @property
-    def schema(self) -> str:
-        """The PostgreSQL schema this service owns."""
-        return self.service

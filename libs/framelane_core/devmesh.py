@@ -6,6 +6,7 @@ under the run folder. Then every service, the render/task workers to come, and E
 child processes; the mesh is up when Envoy's /readyz answers 200."""
 
 import argparse
+import secrets
 import asyncio
 import os
 import shutil
@@ -20,11 +21,13 @@ from pathlib import Path
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from framelane_core.config import SERVICE_PORTS
+from framelane_core.config import GATEWAY_HTTP_PORT, SERVICE_PORTS
 from framelane_core.db import ensure_database
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("usage", "renderer", "tasks", "webhooks", "gateway")
+# Worker processes: (name, module) run as `python -m <module> worker`.
+WORKERS = (("renderer_worker", "framelane_renderer"),)
 
 
 def free_port() -> int:
@@ -114,7 +117,14 @@ class Mesh:
         self.logs.mkdir(parents=True, exist_ok=True)
         self.envoy_port, self.admin_port = envoy_port, admin_port
         self.ports = ports or dict(SERVICE_PORTS)
-        self.env = {**os.environ, "DATABASE_URL": database_url, "NATS_URL": nats_url, **(extra_env or {})}
+        self.env = {
+            **os.environ, "DATABASE_URL": database_url, "NATS_URL": nats_url,
+            "FRAMELANE_PUBLIC_URL": f"http://127.0.0.1:{envoy_port}",
+            "FRAMELANE_STORAGE_DIR": str(run_dir / "storage"), "FRAMELANE_WORK_DIR": str(run_dir / "work"),
+            "FRAMELANE_STORAGE_SECRET": _secret(run_dir / "storage-secret"),
+            "FRAMELANE_GATEWAY_HTTP_PORT": str(free_port() if ports else GATEWAY_HTTP_PORT),
+            **(extra_env or {}),
+        }
         for name, (grpc_port, metrics_port) in self.ports.items():
             self.env[f"FRAMELANE_{name.upper()}_GRPC_PORT"] = str(grpc_port)
             self.env[f"FRAMELANE_{name.upper()}_METRICS_PORT"] = str(metrics_port)
@@ -127,14 +137,17 @@ class Mesh:
 
     def start_service(self, name: str) -> subprocess.Popen:
         log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the process
-        proc = subprocess.Popen([sys.executable, "-m", f"framelane_{name}"], env=self.env, stdout=log, stderr=log)
+        module = dict(WORKERS).get(name)
+        argv = ["-m", module, "worker"] if module else ["-m", f"framelane_{name}"]
+        proc = subprocess.Popen([sys.executable, *argv], env=self.env, stdout=log, stderr=log)
         self.procs[name] = proc
         return proc
 
     def start_envoy(self) -> subprocess.Popen:
         from framelane_gateway.envoy import EnvoyLayout, write_config  # noqa: PLC0415
 
-        upstreams = tuple((n, f"127.0.0.1:{p[0]}") for n, p in self.ports.items())
+        upstreams = tuple((n, f"127.0.0.1:{p[0]}") for n, p in self.ports.items()) + (
+            ("gateway_http", f"127.0.0.1:{self.env['FRAMELANE_GATEWAY_HTTP_PORT']}"),)
         config = write_config(EnvoyLayout("127.0.0.1", self.envoy_port, self.admin_port, upstreams=upstreams),
                               self.run_dir / "envoy.json")
         binary = shutil.which("envoy", path=str(Path(sys.executable).parent)) or "envoy"
@@ -147,7 +160,7 @@ class Mesh:
         return proc
 
     def start(self, timeout: float = 120) -> None:
-        for name in SERVICES:
+        for name in (*SERVICES, *(w for w, _ in WORKERS)):
             self.start_service(name)
         self.start_envoy()
         self.wait_ready(timeout)
@@ -186,7 +199,7 @@ class Mesh:
 
     def stop(self) -> None:
         """SIGTERM to everything (Envoy first, so no request reaches a draining service), then wait."""
-        for name in ["envoy", *reversed(SERVICES)]:
+        for name in ["envoy", *(w for w, _ in WORKERS), *reversed(SERVICES)]:
             if name in self.procs and self.procs[name].poll() is None:
                 self.procs[name].send_signal(signal.SIGTERM)
         for name in list(self.procs):
@@ -232,6 +245,13 @@ def main() -> None:
         mesh.stop()
         infra.stop()
         print("stopped.", flush=True)
+
+
+def _secret(path: Path) -> str:
+    """A random secret kept in the run folder, so restarts keep signed links valid."""
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+    return path.read_text().strip()
 
 
 def _git_commit() -> str:

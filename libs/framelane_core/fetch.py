@@ -114,6 +114,7 @@ class Fetched:
     content_type: str
     etag: str
     final_url: str
+    not_modified: bool = False
 
 
 async def fetch_to_file(url: str, dest: Path, *, allow: Allow, max_bytes: int, timeout: float = 30.0,
@@ -131,6 +132,8 @@ async def fetch_to_file(url: str, dest: Path, *, allow: Allow, max_bytes: int, t
             )
             response = await client.send(request, stream=True)
             try:
+                if response.status_code == 304 and (headers or {}).get("If-None-Match"):
+                    return Fetched(dest, dest.stat().st_size, "", response.headers.get("etag", ""), url, True)
                 if response.is_redirect:
                     url = urljoin(url, response.headers.get("location", ""))
                     continue

@@ -32,9 +32,11 @@ def method_is_public(full_method: str) -> bool:
     return method.GetOptions().Extensions[annotations_pb2.method_policy].public
 
 
-async def set_http_status(context: grpc.aio.ServicerContext, status: int) -> None:
-    """Asks the REST gateway to answer `status` (201, 202, 204, 302...) for this success."""
-    await context.send_initial_metadata(((HTTP_STATUS_HEADER, str(status)),))
+async def set_http_status(context: grpc.aio.ServicerContext, status: int, location: str | None = None) -> None:
+    """Asks the REST gateway to answer `status` (201, 202, 204, 302...) for this success, with a
+    Location header for redirects."""
+    headers = [(HTTP_STATUS_HEADER, str(status))] + ([("location", location)] if location else [])
+    await context.send_initial_metadata(headers)
 
 
 def _metadata_value(context, key: str) -> str | None:

@@ -102,6 +102,9 @@ class ServiceApp:
             stop()
         if self.res.server is not None:
             await self.res.server.stop(self.settings.drain_seconds)
+        if self._tasks:
+            # Runners finish what they hold (a worker its job) within the drain period, then stop.
+            await asyncio.wait(self._tasks, timeout=self.settings.drain_seconds)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

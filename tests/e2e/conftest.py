@@ -1,6 +1,11 @@
 """The whole mesh as child processes on free ports, with its own database and nats-server."""
 
+import functools
+import subprocess
+import threading
 import uuid
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import httpx
 import psycopg
@@ -11,14 +16,14 @@ from framelane_core.devmesh import Mesh, free_port
 from tests.conftest import NatsServer, _with_db
 
 
-def start_mesh(pg_base, run_dir) -> tuple[Mesh, NatsServer, str]:
+def start_mesh(pg_base, run_dir, extra_env: dict | None = None) -> tuple[Mesh, NatsServer, str]:
     name = f"fl_e2e_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(_with_db(pg_base, "postgres"), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     nats = NatsServer(run_dir / "js").start()
     ports = {svc: (free_port(), free_port()) for svc in SERVICE_PORTS}
     mesh = Mesh(run_dir, _with_db(pg_base, name), nats.url, envoy_port=free_port(), admin_port=free_port(),
-                ports=ports, extra_env={"FRAMELANE_DRAIN_SECONDS": "5"})
+                ports=ports, extra_env={"FRAMELANE_DRAIN_SECONDS": "5", **(extra_env or {})})
     mesh.start(timeout=60)
     return mesh, nats, name
 
@@ -30,9 +35,40 @@ def stop_mesh(pg_base, mesh: Mesh, nats: NatsServer, name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _make_media(folder: Path) -> None:
+    """Sources for render tests, generated with FFmpeg's lavfi (no download)."""
+    lavfi = {
+        "red.mp4": ["-f", "lavfi", "-i", "color=red:s=320x240:r=30:d=3", "-f", "lavfi", "-i", "sine=f=440:d=3"],
+        "blue.mp4": ["-f", "lavfi", "-i", "color=blue:s=320x240:r=30:d=3", "-f", "lavfi", "-i", "sine=f=660:d=3"],
+        "green.png": ["-f", "lavfi", "-i", "color=0x00ff00:s=160x120:d=1", "-frames:v", "1"],
+        "tone.wav": ["-f", "lavfi", "-i", "sine=f=330:d=6"],
+    }
+    for name, args in lavfi.items():
+        codec = ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest"] if name.endswith(".mp4") else []
+        subprocess.run(["ffmpeg", "-v", "error", "-y", *args, *codec, str(folder / name)], check=True)
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
 @pytest.fixture(scope="session")
-def mesh(pg_base, tmp_path_factory):
-    mesh, nats, name = start_mesh(pg_base, tmp_path_factory.mktemp("mesh"))
+def media_server(tmp_path_factory):
+    """Generated media served over HTTP on 127.0.0.1 (the mesh is allowed to fetch from it)."""
+    folder = tmp_path_factory.mktemp("media")
+    _make_media(folder)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(folder)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="session")
+def mesh(pg_base, tmp_path_factory, media_server):
+    allow = media_server.removeprefix("http://")
+    mesh, nats, name = start_mesh(pg_base, tmp_path_factory.mktemp("mesh"),
+                                  {"FRAMELANE_FETCH_ALLOW": allow, "FRAMELANE_JOB_ACK_WAIT_SECONDS": "6"})
     yield mesh
     stop_mesh(pg_base, mesh, nats, name)
 

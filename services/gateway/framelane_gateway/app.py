@@ -2,6 +2,8 @@
 
 from framelane.gateway.v1 import system_pb2, system_pb2_grpc
 from framelane_core.lifecycle import Resources, ServiceApp
+from framelane_core.storage import storage_from_settings
+from framelane_gateway.blobs import BlobServer
 from framelane_gateway.service import Edge
 from framelane_gateway.servicer import SystemServicer
 
@@ -18,4 +20,10 @@ class GatewayApp(ServiceApp):
         edge = Edge(res.channel)
         servicer = SystemServicer(edge, self.settings.version, self.settings.git_commit)
         system_pb2_grpc.add_SystemServiceServicer_to_server(servicer, res.server)
-        return []
+        self.blobs = BlobServer(storage_from_settings(self.settings), self.settings.grpc_host,
+                                self.settings.gateway_http_port)
+        return [self.blobs]
+
+    async def stop(self) -> None:
+        await super().stop()
+        await self.blobs.close()

@@ -54,6 +54,9 @@ function envoy_on_response(handle)
   headers = handle:headers()
   local text = ""
   if body ~= nil then text = body:getBytes(0, body:length()) end
+  if string.sub(text, 1, 10) == '{"error":{' then
+    return -- already the face's envelope (HTTP-native routes make their own)
+  end
   local _, stop = string.find(text, ENVELOPE_MARK, 1, true)
   local envelope
   if stop ~= nil then

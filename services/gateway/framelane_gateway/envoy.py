@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
-from framelane_core.config import BACKENDS, service_addr
+from framelane_core.config import BACKENDS, GATEWAY_HTTP_PORT, service_addr
 from framelane_core.descriptors import Contract, load_contract, GEN_DIR
 from framelane_core.errors import HTTP_STATUS_BY_CODE
 
@@ -27,6 +27,7 @@ DEFAULT_MESSAGE = {
     "unavailable": "Service unavailable.", "timeout": "Upstream timed out.",
 }
 CLUSTERS = (*BACKENDS, "gateway")
+BLOB_CLUSTER = "gateway_http"
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,8 @@ class EnvoyLayout:
     upstreams: tuple[tuple[str, str], ...] = ()
 
     def upstream(self, cluster: str) -> tuple[str, int]:
-        addr = dict(self.upstreams).get(cluster) or service_addr(cluster)
+        default = f"{service_addr('gateway').rpartition(':')[0]}:{GATEWAY_HTTP_PORT}" if cluster == BLOB_CLUSTER else None
+        addr = dict(self.upstreams).get(cluster) or default or service_addr(cluster)
         host, _, port = addr.rpartition(":")
         return host, int(port)
 
@@ -88,23 +90,30 @@ def routes(contract: Contract) -> list[dict]:
             "match": {"safe_regex": {"regex": route.path_regex()}},
             "direct_response": _direct(405, "Method not allowed on this route."),
         })
+    out.append({
+        "match": {"prefix": "/blobs/", "headers": [{"name": ":method", "string_match": {"safe_regex": {"regex": "^(GET|HEAD)$"}}}]},
+        "route": {"cluster": BLOB_CLUSTER, "timeout": "0s"},
+    })
     out.append({"match": {"prefix": "/"}, "direct_response": _direct(404, "No such route.")})
     return out
 
 
 def _cluster(name: str, layout: EnvoyLayout) -> dict:
     host, port = layout.upstream(name)
-    return {
-        "name": name,
-        "type": "STRICT_DNS",
-        "connect_timeout": "2s",
-        "lb_policy": "ROUND_ROBIN",
+    http2 = {
         "typed_extension_protocol_options": {
             "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
                 "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
                 "explicit_http_config": {"http2_protocol_options": {}},
             }
-        },
+        }
+    } if name != BLOB_CLUSTER else {}
+    return {
+        "name": name,
+        "type": "STRICT_DNS",
+        "connect_timeout": "2s",
+        "lb_policy": "ROUND_ROBIN",
+        **http2,
         "load_assignment": {
             "cluster_name": name,
             "endpoints": [{"lb_endpoints": [{"endpoint": {"address": {"socket_address": {"address": host, "port_value": port}}}}]}],
@@ -176,7 +185,7 @@ def build_config(layout: EnvoyLayout, contract: Contract | None = None) -> dict:
                 "address": {"socket_address": {"address": layout.listen_host, "port_value": layout.listen_port}},
                 "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}]}],
             }],
-            "clusters": [_cluster(c, layout) for c in CLUSTERS],
+            "clusters": [_cluster(c, layout) for c in (*CLUSTERS, BLOB_CLUSTER)],
         },
     }
 

@@ -1,14 +1,28 @@
-"""Composition root of the renderer."""
+"""Composition roots of the renderer: the API service and the render worker."""
+
+from pathlib import Path
 
 from nats.js.api import RetentionPolicy
 
+from framelane.renderer.v1 import render_pb2, render_pb2_grpc
 from framelane_core import capabilities
+from framelane_core.config import Settings
+from framelane_core.fetch import Allow
 from framelane_core.lifecycle import Resources, ServiceApp
+from framelane_core.storage import storage_from_settings
+from framelane_renderer import engine
+from framelane_renderer.service import Renders
+from framelane_renderer.servicer import RenderServicer
+from framelane_renderer.worker import RenderWorker
 
 
 def describe() -> dict:
-    """The renderer's part of /v1/capabilities."""
-    return {"renders": {"supported": False, "endpoints": ["/v1/renders", "/v1/preview"]}}
+    """The renderer's part of /v1/capabilities: the engine's catalog plus the render API's features."""
+    return {
+        **engine.capabilities(),
+        "renders": {"supported": True, "idempotency": True, "wait_max_seconds": 25, "cancel": ["queued", "processing"]},
+        "preview": {"dry_run": {"supported": True}, "at": {"supported": False}},
+    }
 
 
 class RendererApp(ServiceApp):
@@ -17,8 +31,30 @@ class RendererApp(ServiceApp):
     stream_retention = RetentionPolicy.LIMITS
 
     def service_names(self) -> list[str]:
-        return [capabilities.SERVICE_NAME]
+        return [render_pb2.DESCRIPTOR.services_by_name["RenderService"].full_name, capabilities.SERVICE_NAME]
 
     async def wire(self, res: Resources) -> list:
+        renders = Renders(res.pool, storage_from_settings(self.settings), Allow.parse(self.settings.fetch_allow))
+        render_pb2_grpc.add_RenderServiceServicer_to_server(RenderServicer(renders), res.server)
         capabilities.register(res.server, describe)
         return []
+
+
+class RenderWorkerApp(ServiceApp):
+    """Same schema and stream as the renderer; serves only health (for probes) and metrics."""
+
+    name = "renderer_worker"
+    migrations_package = "framelane_renderer"
+    stream_retention = RetentionPolicy.LIMITS
+
+    def __init__(self, settings: Settings | None = None):
+        super().__init__(settings or Settings(service="renderer_worker"))
+
+    def service_names(self) -> list[str]:
+        return []
+
+    async def wire(self, res: Resources) -> list:
+        s = self.settings
+        worker = RenderWorker(res.pool, res.js, storage_from_settings(s), Path(s.work_dir) / "renders",
+                              Allow.parse(s.fetch_allow), s.job_ack_wait)
+        return [worker]

@@ -1,0 +1,35 @@
+"""The client view of a job row (renders and tasks share it), with signed output URLs."""
+
+from google.protobuf import json_format
+
+from framelane.api.v1 import job_pb2
+from framelane_core.protoconv import nullable, timestamp
+from framelane_core.storage import LocalStorage
+
+TERMINAL = frozenset({"completed", "failed", "cancelled"})
+
+
+def _output(output: dict | None, storage: LocalStorage):
+    """Stored output (storage keys) → client output (fresh signed URLs)."""
+    if not output:
+        return None
+    view = {k: v for k, v in output.items() if not k.endswith("key")}
+    view["url"] = storage.signed_url(output["key"])[0]
+    view["poster_url"] = storage.signed_url(output["poster_key"])[0] if output.get("poster_key") else None
+    return view
+
+
+def job_message(row: dict, kind: str, storage: LocalStorage, task_type: str | None = None) -> job_pb2.Job:
+    """The Job message of a renders/tasks row."""
+    job = job_pb2.Job(
+        id=row["id"], kind=kind, workspace_id=row["workspace_id"], status=row["status"],
+        created_at=timestamp(row["created_at"]), updated_at=timestamp(row["updated_at"]),
+        task_type=nullable(task_type), progress_percent=float(row["progress_percent"]),
+        progress_stage=nullable(row["progress_stage"]), completed_at=nullable(row["completed_at"]),
+    )
+    json_format.ParseDict(_output(row["output"], storage), job.output)
+    json_format.ParseDict(row["error"], job.error)
+    json_format.ParseDict(row["metadata"] or {}, job.metadata)
+    for warning in row.get("warnings") or []:
+        json_format.ParseDict(warning, job.warnings.add())
+    return job

@@ -1,0 +1,140 @@
+"""Domain logic of render jobs: validate, admit, queue (outbox), read, wait, cancel, download."""
+
+import asyncio
+import time
+
+from psycopg_pool import AsyncConnectionPool
+
+from framelane_core import idempotency
+from framelane_core.context import Principal
+from framelane_core.errors import Conflict, FramelaneError, InvalidRequest, NotFound, NotReady, violation
+from framelane_core.fetch import Allow, check_url
+from framelane_core.ids import new_id
+from framelane_core.jobs import TERMINAL, job_message
+from framelane_core.pagination import decode_cursor, page, page_limit
+from framelane_core.storage import LocalStorage
+from framelane_renderer import engine, events, store
+
+MAX_WAIT_SECONDS = 25.0
+STATUSES = ("ingesting", "queued", "processing", "completed", "failed", "cancelled")
+
+
+def integral_numbers(value):
+    """JSON arrives as a protobuf Struct, where every number is a double: 1920.0 → 1920."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: integral_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [integral_numbers(v) for v in value]
+    return value
+
+
+def source_urls(spec: dict) -> list[tuple[str, str]]:
+    """(JSON path, URL) of every source a normalized spec fetches."""
+    urls = [("$.background_image_url", spec["background_image_url"])] if spec.get("background_image_url") else []
+    urls += [(f"$.elements[{i}].source_url", e["source_url"]) for i, e in enumerate(spec.get("elements", []))
+             if e.get("source_url")]
+    return urls
+
+
+def estimated_duration(spec: dict) -> float:
+    """Output seconds: the spec's duration, else the end of the last element that says its length."""
+    if spec.get("duration"):
+        return float(spec["duration"])
+    ends = [0.0]
+    for e in spec.get("elements", []):
+        if e.get("duration"):
+            ends.append(e.get("time", 0) + e["duration"])
+        elif e.get("out_point"):
+            ends.append(e.get("time", 0) + (e["out_point"] - (e.get("in_point") or 0)) / (e.get("speed") or 1))
+    return max(ends)
+
+
+class Renders:
+    def __init__(self, pool: AsyncConnectionPool, storage: LocalStorage, allow: Allow):
+        self.pool, self.storage, self.allow = pool, storage, allow
+
+    def job(self, row: dict):
+        return job_message(row, "render", self.storage)
+
+    async def check(self, spec: dict) -> engine.ValidationResult:
+        """Engine validation plus the SSRF check of every source; InvalidRequest lists every violation."""
+        result = engine.validate(integral_numbers(spec))
+        problems = [v.as_dict() for v in result.errors]
+        if result.ok:
+            for path, url in source_urls(result.normalized):
+                try:
+                    await check_url(url, self.allow, path)
+                except FramelaneError as err:
+                    problems.append({"path": path, "code": err.code, "message": err.message, "severity": "error"})
+        if problems:
+            raise InvalidRequest(f"The render request has {len(problems)} problem(s).", details=problems)
+        return result
+
+    async def create(self, principal: Principal, spec: dict, idem_key: str | None) -> tuple[dict, bool]:
+        """Queues a render; returns (row, replayed) where replayed marks an idempotent replay."""
+        result = await self.check(spec)
+        spec = result.normalized
+        body_hash = idempotency.request_hash(spec)
+        async with self.pool.connection() as conn, conn.transaction():
+            if idem_key:
+                existing = await idempotency.replay(conn, principal.workspace_id, "POST /v1/renders", idem_key, body_hash)
+                if existing:
+                    return await store.get_render(conn, principal.workspace_id, existing), True
+            row = await store.insert_render(
+                conn, new_id("render"), principal.workspace_id, spec, spec.get("metadata") or {},
+                spec.get("webhook_url"), [w.as_dict() for w in result.warnings], estimated_duration(spec),
+            )
+            if idem_key:
+                await idempotency.remember(conn, principal.workspace_id, "POST /v1/renders", idem_key, body_hash, row["id"])
+            await events.emit(conn, "queued", row, self.job(row))
+        return row, False
+
+    async def get(self, principal: Principal, render_id: str, wait: float = 0) -> dict:
+        """The render; with wait > 0, polls until it is terminal or wait (≤ 25 s) passed."""
+        deadline = time.monotonic() + min(max(wait, 0.0), MAX_WAIT_SECONDS)
+        while True:
+            async with self.pool.connection() as conn:
+                row = await store.get_render(conn, principal.workspace_id, render_id)
+            if row is None:
+                raise NotFound(f"Render {render_id} not found.")
+            if row["status"] in TERMINAL or time.monotonic() >= deadline:
+                return row
+            await asyncio.sleep(min(0.25, max(0.0, deadline - time.monotonic())))
+
+    async def list_page(self, principal: Principal, status: str, limit: int, cursor: str) -> tuple[list[dict], str | None]:
+        if status and status not in STATUSES:
+            raise InvalidRequest("Unknown status filter.", details=[
+                violation("$.status", "enum", f"Must be one of {', '.join(STATUSES)}.")])
+        limit = page_limit(limit)
+        async with self.pool.connection() as conn:
+            rows = await store.list_renders(conn, principal.workspace_id, status, limit, decode_cursor(cursor))
+        return page(rows, limit)
+
+    async def cancel(self, principal: Principal, render_id: str) -> dict:
+        async with self.pool.connection() as conn, conn.transaction():
+            row = await store.cancel_render(conn, principal.workspace_id, render_id)
+            if row is None:
+                if await store.get_render(conn, principal.workspace_id, render_id) is None:
+                    raise NotFound(f"Render {render_id} not found.")
+                raise Conflict("The render has already finished.", code="not_cancellable")
+            await events.emit(conn, "cancelled", row, self.job(row))
+        return row
+
+    async def download(self, principal: Principal, render_id: str) -> tuple[str, int]:
+        row = await self.get(principal, render_id)
+        if row["status"] != "completed":
+            raise NotReady(f"Render {render_id} is {row['status']}; its output is not ready.")
+        return self.storage.signed_url(row["output"]["key"])
+
+    async def preview(self, spec: dict, dry_run: bool, at: float | None) -> tuple[engine.ValidationResult, list[dict]]:
+        """Validation (free). Frame previews are refused until they are implemented."""
+        if not dry_run or at is not None:
+            raise InvalidRequest("Only dry_run previews are supported.", details=[
+                violation("$.at" if at is not None else "$.dry_run", "unsupported",
+                          "Frame previews are not supported yet; send dry_run: true.")])
+        try:
+            return await self.check(spec), []
+        except InvalidRequest as err:
+            return engine.validate(integral_numbers(spec)), err.details

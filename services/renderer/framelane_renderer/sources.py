@@ -1,0 +1,41 @@
+"""Render sources: fetched through the safe fetcher into a disk cache keyed by URL, revalidated
+with the stored ETag (a 304 reuses the cached copy), then probed with ffprobe."""
+
+import asyncio
+import hashlib
+import json
+import uuid
+from pathlib import Path
+
+from framelane_core.fetch import Allow, fetch_to_file
+from framelane_renderer import engine
+
+SOURCE_MAX_BYTES = 5 * 1024**3
+
+
+async def fetch_source(url: str, cache_dir: Path, allow: Allow) -> Path:
+    """A local copy of url, from the cache when the server says it has not changed."""
+    digest = hashlib.sha256(url.encode()).hexdigest()
+    path, meta = cache_dir / digest, cache_dir / f"{digest}.json"
+    headers = {}
+    if path.exists() and meta.exists():
+        etag = json.loads(meta.read_text()).get("etag")
+        if etag:
+            headers["If-None-Match"] = etag
+    # A unique temporary name: worker processes sharing the cache never see half a file.
+    tmp = cache_dir / f"{digest}.{uuid.uuid4().hex}.part"
+    fetched = await fetch_to_file(url, tmp, allow=allow, max_bytes=SOURCE_MAX_BYTES, headers=headers)
+    if fetched.not_modified:
+        return path
+    tmp.replace(path)
+    meta.write_text(json.dumps({"url": url, "etag": fetched.etag}))
+    return path
+
+
+async def fetch_all(urls: list[str], cache_dir: Path, allow: Allow) -> dict[str, engine.SourceInfo]:
+    """Every distinct URL fetched concurrently and probed: url → SourceInfo."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    distinct = sorted(set(urls))
+    paths = await asyncio.gather(*(fetch_source(u, cache_dir, allow) for u in distinct))
+    infos = await asyncio.gather(*(asyncio.to_thread(engine.probe, str(p)) for p in paths))
+    return dict(zip(distinct, infos, strict=True))
