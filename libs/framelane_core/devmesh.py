@@ -51,8 +51,10 @@ def _with_dbname(dsn: str, dbname: str) -> str:
 class Infra:
     """PostgreSQL and NATS for the mesh: found, or embedded and owned (stopped with the mesh)."""
 
-    def __init__(self, run_dir: Path, dbname: str):
+    def __init__(self, run_dir: Path, dbname: str, force_embedded: bool | None = None):
         self.run_dir, self.dbname = run_dir, dbname
+        # FRAMELANE_EMBEDDED=1 ignores servers on the standard ports (what a bare laptop gets).
+        self.force_embedded = os.environ.get("FRAMELANE_EMBEDDED") == "1" if force_embedded is None else force_embedded
         self.pg_server = None
         self.nats_proc: subprocess.Popen | None = None
         self.database_url = ""
@@ -68,8 +70,9 @@ class Infra:
             return os.environ["DATABASE_URL"]
         local = "postgresql://postgres@127.0.0.1:5432/postgres"
         try:
-            psycopg.connect(local, connect_timeout=2).close()
-            return local
+            if not self.force_embedded:
+                psycopg.connect(local, connect_timeout=2).close()
+                return local
         except psycopg.Error:
             pass
         import pgserver  # noqa: PLC0415 - only needed where no PostgreSQL answers
@@ -81,7 +84,7 @@ class Infra:
     def _nats(self) -> str:
         if os.environ.get("NATS_URL"):
             return os.environ["NATS_URL"]
-        if _port_open("127.0.0.1", 4222):
+        if _port_open("127.0.0.1", 4222) and not self.force_embedded:
             return "nats://127.0.0.1:4222"
         port = free_port()
         binary = shutil.which("nats-server", path=str(Path(sys.executable).parent)) or "nats-server"
