@@ -147,7 +147,22 @@ def test_dry_run_preview_is_free_validation(authed):
     assert ok.status_code == 200 and ok.json()["valid"] is True and ok.json()["duration"] == 5
     bad = authed.post("/v1/preview", json={"dry_run": True, "render_request": {"width": 5}})
     assert bad.json()["valid"] is False and bad.json()["violations"]
-    assert authed.post("/v1/preview", json={"at": 1.0, "render_request": {}}).status_code == 422
+    assert ok.json()["preview"] is None
+
+
+def test_frame_preview_renders_one_png_of_the_timeline(authed, http, media_server, tmp_path):
+    resp = authed.post("/v1/preview", json={"at": 3.5, "render_request": walkthrough_spec(media_server)})
+    assert resp.status_code == 200, resp.text
+    preview = resp.json()["preview"]
+    assert (preview["kind"], preview["width"], preview["height"]) == ("frame", 320, 240)
+    png = http.get(preview["url"])
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    path = tmp_path / "frame.png"
+    path.write_bytes(png.content)
+    centre = frame_at(path, 0)[120, 160]
+    assert centre[2] > 180 and centre[0] < 70  # the blue clip is on screen at 3.5 s
+    outside = authed.post("/v1/preview", json={"at": 99, "render_request": walkthrough_spec(media_server)})
+    assert outside.status_code == 422 and outside.json()["error"]["details"][0]["path"] == "$.at"
 
 
 def test_other_workspaces_cannot_see_a_render(authed, http, mesh, tmp_path):

@@ -21,7 +21,7 @@ def describe() -> dict:
     return {
         **engine.capabilities(),
         "renders": {"supported": True, "idempotency": True, "wait_max_seconds": 25, "cancel": ["queued", "processing"]},
-        "preview": {"dry_run": {"supported": True}, "at": {"supported": False}},
+        "preview": {"dry_run": {"supported": True}, "at": {"supported": True, "format": "png"}},
     }
 
 
@@ -34,7 +34,8 @@ class RendererApp(ServiceApp):
         return [render_pb2.DESCRIPTOR.services_by_name["RenderService"].full_name, capabilities.SERVICE_NAME]
 
     async def wire(self, res: Resources) -> list:
-        renders = Renders(res.pool, storage_from_settings(self.settings), Allow.parse(self.settings.fetch_allow))
+        renders = Renders(res.pool, storage_from_settings(self.settings), Allow.parse(self.settings.fetch_allow),
+                          self.settings.work_dir)
         render_pb2_grpc.add_RenderServiceServicer_to_server(RenderServicer(renders), res.server)
         capabilities.register(res.server, describe)
         return []

@@ -1,7 +1,9 @@
 """Domain logic of render jobs: validate, admit, queue (outbox), read, wait, cancel, download."""
 
 import asyncio
+import shutil
 import time
+from pathlib import Path
 
 from psycopg_pool import AsyncConnectionPool
 
@@ -14,6 +16,7 @@ from framelane_core.jobs import TERMINAL, job_message
 from framelane_core.pagination import decode_cursor, page, page_limit
 from framelane_core.storage import LocalStorage
 from framelane_renderer import engine, events, store
+from framelane_renderer.sources import fetch_all
 
 MAX_WAIT_SECONDS = 25.0
 STATUSES = ("ingesting", "queued", "processing", "completed", "failed", "cancelled")
@@ -52,8 +55,8 @@ def estimated_duration(spec: dict) -> float:
 
 
 class Renders:
-    def __init__(self, pool: AsyncConnectionPool, storage: LocalStorage, allow: Allow):
-        self.pool, self.storage, self.allow = pool, storage, allow
+    def __init__(self, pool: AsyncConnectionPool, storage: LocalStorage, allow: Allow, work_dir: str):
+        self.pool, self.storage, self.allow, self.work_dir = pool, storage, allow, work_dir
 
     def job(self, row: dict):
         return job_message(row, "render", self.storage)
@@ -128,13 +131,34 @@ class Renders:
             raise NotReady(f"Render {render_id} is {row['status']}; its output is not ready.")
         return self.storage.signed_url(row["output"]["key"])
 
-    async def preview(self, spec: dict, dry_run: bool, at: float | None) -> tuple[engine.ValidationResult, list[dict]]:
-        """Validation (free). Frame previews are refused until they are implemented."""
-        if not dry_run or at is not None:
-            raise InvalidRequest("Only dry_run previews are supported.", details=[
-                violation("$.at" if at is not None else "$.dry_run", "unsupported",
-                          "Frame previews are not supported yet; send dry_run: true.")])
+    async def validate_only(self, spec: dict) -> tuple[engine.ValidationResult, list[dict]]:
+        """Free validation: (result, problems) without raising for an invalid spec."""
         try:
             return await self.check(spec), []
         except InvalidRequest as err:
             return engine.validate(integral_numbers(spec)), err.details
+
+    async def preview_frame(self, principal: Principal, spec: dict, at: float) -> dict:
+        """One PNG frame of the timeline at `at` seconds, by the same engine (FFmpeg runs as a
+        child process; the sources go through the same safe fetcher and cache as renders)."""
+        result = await self.check(spec)
+        spec = result.normalized
+        duration = estimated_duration(spec)
+        if not 0 <= at < max(duration, 0.001):
+            raise InvalidRequest("at must be inside the timeline.", details=[
+                violation("$.at", "out_of_range", f"Must be between 0 and {duration:g} seconds.")])
+        key = f"previews/{principal.workspace_id.lower()}/{new_id('preview').lower()}.png"
+        workdir = Path(self.work_dir) / "previews" / key.rsplit("/", 1)[1]
+        workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            sources = await fetch_all([u for _, u in source_urls(spec)], Path(self.work_dir) / "cache", self.allow)
+            plan = engine.build_plan(spec, sources)
+            frame = await engine.render_preview(plan, at, workdir / "frame.png", workdir / "work")
+            info = engine.probe(str(frame))
+            self.storage.put_file(key, frame)
+        except engine.PlanError as err:
+            raise InvalidRequest(str(err), details=[violation(err.path, err.code, str(err))]) from None
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        url, _ = self.storage.signed_url(key)
+        return {"url": url, "kind": "frame", "at": at, "width": info.width, "height": info.height}

@@ -44,14 +44,18 @@ class RenderServicer(render_pb2_grpc.RenderServiceServicer):
         return job_pb2.Download(url=url, expires_at=timestamp(datetime.fromtimestamp(expires, UTC)))
 
     async def Preview(self, request, context):
-        current_principal()
+        principal = current_principal()
         spec = json_format.MessageToDict(request.render_request)
-        at = request.at.value if request.HasField("at") else None
-        result, problems = await self.renders.preview(spec, request.dry_run, at)
-        duration = estimated_duration(result.normalized) if result.ok and not problems else 0.0
+        result, problems = await self.renders.validate_only(spec)
+        frame = None
+        if request.HasField("at") and not request.dry_run:
+            frame = await self.renders.preview_frame(principal, spec, request.at.value)
+        valid = result.ok and not problems
+        duration = estimated_duration(result.normalized) if valid else 0.0
         return render_pb2.PreviewResponse(
-            valid=result.ok and not problems,
+            valid=valid,
             violations=_structs(problems or [v.as_dict() for v in result.errors]),
             warnings=_structs([w.as_dict() for w in result.warnings]),
             duration=duration, render_minutes=duration / 60,
+            preview=json_format.ParseDict(frame, struct_pb2.Value()),
         )

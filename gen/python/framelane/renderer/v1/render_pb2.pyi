@@ -58,15 +58,17 @@ class PreviewRequest(_message.Message):
     def __init__(self, render_request: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., dry_run: _Optional[bool] = ..., at: _Optional[_Union[_wrappers_pb2.DoubleValue, _Mapping]] = ...) -> None: ...
 
 class PreviewResponse(_message.Message):
-    __slots__ = ("valid", "violations", "warnings", "duration", "render_minutes")
+    __slots__ = ("valid", "violations", "warnings", "duration", "render_minutes", "preview")
     VALID_FIELD_NUMBER: _ClassVar[int]
     VIOLATIONS_FIELD_NUMBER: _ClassVar[int]
     WARNINGS_FIELD_NUMBER: _ClassVar[int]
     DURATION_FIELD_NUMBER: _ClassVar[int]
     RENDER_MINUTES_FIELD_NUMBER: _ClassVar[int]
+    PREVIEW_FIELD_NUMBER: _ClassVar[int]
     valid: bool
     violations: _containers.RepeatedCompositeFieldContainer[_struct_pb2.Struct]
     warnings: _containers.RepeatedCompositeFieldContainer[_struct_pb2.Struct]
     duration: float
     render_minutes: float
-    def __init__(self, valid: _Optional[bool] = ..., violations: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ..., warnings: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ..., duration: _Optional[float] = ..., render_minutes: _Optional[float] = ...) -> None: ...
+    preview: _struct_pb2.Value
+    def __init__(self, valid: _Optional[bool] = ..., violations: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ..., warnings: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ..., duration: _Optional[float] = ..., render_minutes: _Optional[float] = ..., preview: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ...) -> None: ...

@@ -107,7 +107,8 @@ class RenderServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Preview(self, request, context):
-        """Free validation of an inline render request (dry_run), with a duration estimate.
+        """Free validation of an inline render request (dry_run), with a duration estimate, or one PNG
+        frame of it at `at` seconds, rendered by the same engine.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
