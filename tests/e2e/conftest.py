@@ -1,5 +1,6 @@
 """The whole mesh as child processes on free ports, with its own database and nats-server."""
 
+import asyncio
 import functools
 import subprocess
 import threading
@@ -88,3 +89,19 @@ def http(mesh):
 def authed(mesh, api_key):
     with httpx.Client(base_url=mesh.base_url, timeout=30, headers={"Authorization": f"Bearer {api_key}"}) as client:
         yield client
+
+
+def new_workspace_key(mesh: Mesh, plan: str = "pro") -> str:
+    """A fresh workspace on `plan` and its key (signup is not there yet to make one)."""
+    from framelane_core import db  # noqa: PLC0415
+    from framelane_usage.service import Accounts  # noqa: PLC0415
+
+    async def create() -> str:
+        pool = await db.open_pool(mesh.env["DATABASE_URL"], "usage", min_size=1, max_size=1)
+        try:
+            _, _, key = await Accounts(pool).create_workspace(f"{plan} workspace", plan=plan)
+            return key
+        finally:
+            await pool.close()
+
+    return asyncio.run(create())

@@ -35,7 +35,7 @@ class RendererApp(ServiceApp):
 
     async def wire(self, res: Resources) -> list:
         renders = Renders(res.pool, storage_from_settings(self.settings), Allow.parse(self.settings.fetch_allow),
-                          self.settings.work_dir)
+                          self.settings.work_dir, res.channel("usage"))
         render_pb2_grpc.add_RenderServiceServicer_to_server(RenderServicer(renders), res.server)
         capabilities.register(res.server, describe)
         return []

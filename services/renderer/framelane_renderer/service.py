@@ -5,11 +5,14 @@ import shutil
 import time
 from pathlib import Path
 
+import grpc
 from psycopg_pool import AsyncConnectionPool
 
+from framelane.usage.v1 import usage_pb2, usage_pb2_grpc
 from framelane_core import idempotency
 from framelane_core.context import Principal
-from framelane_core.errors import Conflict, FramelaneError, InvalidRequest, NotFound, NotReady, violation
+from framelane_core.errors import (Conflict, FramelaneError, InvalidRequest, NotFound, NotReady, from_rpc_error,
+                                   violation)
 from framelane_core.fetch import Allow, check_url
 from framelane_core.ids import new_id
 from framelane_core.jobs import TERMINAL, job_message
@@ -55,8 +58,17 @@ def estimated_duration(spec: dict) -> float:
 
 
 class Renders:
-    def __init__(self, pool: AsyncConnectionPool, storage: LocalStorage, allow: Allow, work_dir: str):
+    def __init__(self, pool: AsyncConnectionPool, storage: LocalStorage, allow: Allow, work_dir: str, usage_channel):
         self.pool, self.storage, self.allow, self.work_dir = pool, storage, allow, work_dir
+        self.usage = usage_pb2_grpc.UsageServiceStub(usage_channel)
+
+    async def admit(self, principal: Principal, render_id: str, minutes: float) -> None:
+        """Reserves the render's minutes with usage (402 quota_exceeded when over the plan's cap)."""
+        try:
+            await self.usage.AdmitRender(usage_pb2.AdmitRenderRequest(
+                workspace_id=principal.workspace_id, job_id=render_id, render_minutes=minutes), timeout=10)
+        except grpc.aio.AioRpcError as err:
+            raise from_rpc_error(err) from None
 
     def job(self, row: dict):
         return job_message(row, "render", self.storage)
@@ -85,8 +97,10 @@ class Renders:
                 existing = await idempotency.replay(conn, principal.workspace_id, "POST /v1/renders", idem_key, body_hash)
                 if existing:
                     return await store.get_render(conn, principal.workspace_id, existing), True
+            render_id = new_id("render")
+            await self.admit(principal, render_id, estimated_duration(spec) / 60)
             row = await store.insert_render(
-                conn, new_id("render"), principal.workspace_id, spec, spec.get("metadata") or {},
+                conn, render_id, principal.workspace_id, spec, spec.get("metadata") or {},
                 spec.get("webhook_url"), [w.as_dict() for w in result.warnings], estimated_duration(spec),
             )
             if idem_key:

@@ -6,19 +6,14 @@ from nats.js.api import RetentionPolicy
 
 from framelane.usage.v1 import account_pb2, account_pb2_grpc, usage_pb2, usage_pb2_grpc
 from framelane_core import capabilities, db
+from framelane_core.bus import IdempotentConsumer
 from framelane_core.auth import CachedAuthenticator
 from framelane_core.config import Settings
 from framelane_core.lifecycle import Resources, ServiceApp
 from framelane_usage import store
+from framelane_usage.metering import PLANS, Meters
 from framelane_usage.service import KEY_PREFIX, Accounts, LastUsedFlusher, hash_key
 from framelane_usage.servicer import AccountServicer, UsageServicer
-
-PLANS = {
-    "free": {"render_minutes_per_month": 25},
-    "pro": {"render_minutes_per_month": 2000, "overage_per_render_minute_usd": 0.08},
-    "enterprise": {"render_minutes_per_month": None},
-}
-
 
 def describe() -> dict:
     """The usage part of /v1/capabilities."""
@@ -32,7 +27,13 @@ def describe() -> dict:
                 {"method": "POST", "path": "/v1/signup/verify", "body": ["email", "otp_code"]},
             ],
         },
-        "quota": {"plans": PLANS, "metering": {"supported": False}},
+        "quota": {
+            "plans": PLANS,
+            "metering": {"supported": True, "meters": ["render_minutes"], "period": "calendar month, UTC"},
+            "render_quota": {"supported": True, "status": 402, "code": "quota_exceeded"},
+            "credits": {"supported": False}, "concurrency_limits": {"supported": False},
+            "rate_limits": {"supported": False},
+        },
     }
 
 
@@ -55,9 +56,12 @@ class UsageApp(ServiceApp):
 
     async def wire(self, res: Resources) -> list:
         account_pb2_grpc.add_AccountServiceServicer_to_server(AccountServicer(self.accounts), res.server)
-        usage_pb2_grpc.add_UsageServiceServicer_to_server(UsageServicer(), res.server)
+        meters = Meters(res.pool)
+        usage_pb2_grpc.add_UsageServiceServicer_to_server(UsageServicer(meters), res.server)
         capabilities.register(res.server, describe)
-        return [LastUsedFlusher(self.accounts)]
+        renders = IdempotentConsumer(res.pool, res.js, "usage-meter-renders", "renderer",
+                                     "framelane.renderer.v1.render.>", meters.on_render_event)
+        return [LastUsedFlusher(self.accounts), renders]
 
 
 async def ensure_dev_key(key_file: str) -> str:

@@ -6,7 +6,8 @@ from framelane.usage.v1 import account_pb2, account_pb2_grpc, usage_pb2, usage_p
 from framelane_core.context import current_principal
 from framelane_core.grpcserver import set_http_status
 from framelane_core.protoconv import nullable, timestamp
-from framelane_usage.service import Accounts, usage_period
+from framelane_usage.metering import Meters
+from framelane_usage.service import Accounts
 
 
 def _key(row: dict, plaintext: str | None = None) -> account_pb2.ApiKey:
@@ -57,10 +58,18 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
 
 
 class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
+    def __init__(self, meters: Meters):
+        self.meters = meters
+
     async def GetWorkspaceUsage(self, request, context):
-        current_principal()
-        start, end = usage_period(request.period)
-        # Meters arrive with metering (render minutes, tasks, egress); until then they are zero.
+        u = await self.meters.usage(current_principal(), request.period)
         return usage_pb2.WorkspaceUsage(
-            period_start=timestamp(start), period_end=timestamp(end), render_minutes=0, task_count=0, egress_bytes=0
+            period_start=timestamp(u["period_start"]), period_end=timestamp(u["period_end"]),
+            render_minutes=u["render_minutes"], task_count=u["task_count"], egress_bytes=u["egress_bytes"],
+            plan=u["plan"], render_minutes_limit=nullable(u["render_minutes_limit"]),
+            render_minutes_reserved=u["render_minutes_reserved"],
         )
+
+    async def AdmitRender(self, request, context):
+        remaining = await self.meters.admit_render(request.workspace_id, request.job_id, request.render_minutes)
+        return usage_pb2.Admission(render_minutes_remaining=nullable(remaining))

@@ -86,3 +86,48 @@ async def touch_keys(conn: AsyncConnection, last_used: dict[str, datetime]) -> N
         " FROM unnest(%s::text[], %s::timestamptz[]) AS v(id, at) WHERE k.id = v.id",
         (list(last_used), list(last_used.values())),
     )
+
+
+async def lock_workspace(conn: AsyncConnection, ws_id: str) -> dict | None:
+    """The workspace row, locked until the transaction ends (serializes admissions per workspace)."""
+    cur = await conn.execute("SELECT * FROM workspaces WHERE id = %s AND deleted_at IS NULL FOR UPDATE", (ws_id,))
+    return await cur.fetchone()
+
+
+async def meter_totals(conn: AsyncConnection, ws_id: str, start: datetime, end: datetime) -> dict[str, float]:
+    cur = await conn.execute(
+        "SELECT meter, sum(quantity) AS total FROM meter_readings WHERE workspace_id = %s"
+        " AND occurred_at >= %s AND occurred_at < %s GROUP BY meter",
+        (ws_id, start, end),
+    )
+    return {row["meter"]: row["total"] for row in await cur.fetchall()}
+
+
+async def reserved_minutes(conn: AsyncConnection, ws_id: str) -> float:
+    cur = await conn.execute(
+        "SELECT coalesce(sum(minutes), 0) AS total FROM render_reservations WHERE workspace_id = %s"
+        " AND created_at > now() - interval '1 hour'",
+        (ws_id,),
+    )
+    return (await cur.fetchone())["total"]
+
+
+async def reserve(conn: AsyncConnection, job_id: str, ws_id: str, minutes: float) -> None:
+    await conn.execute(
+        "INSERT INTO render_reservations (job_id, workspace_id, minutes) VALUES (%s, %s, %s)"
+        " ON CONFLICT (job_id) DO NOTHING",
+        (job_id, ws_id, minutes),
+    )
+
+
+async def release(conn: AsyncConnection, job_id: str) -> None:
+    await conn.execute("DELETE FROM render_reservations WHERE job_id = %s", (job_id,))
+
+
+async def record_meter(conn: AsyncConnection, event_id: str, meter: str, ws_id: str, quantity: float,
+                       job_id: str, occurred_at: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO meter_readings (event_id, meter, workspace_id, quantity, job_id, occurred_at)"
+        " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+        (event_id, meter, ws_id, quantity, job_id, occurred_at),
+    )

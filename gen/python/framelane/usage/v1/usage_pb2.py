@@ -24,24 +24,37 @@ _sym_db = _symbol_database.Default()
 
 from framelane.api.v1 import annotations_pb2 as framelane_dot_api_dot_v1_dot_annotations__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
+from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x66ramelane/usage/v1/usage.proto\x12\x12\x66ramelane.usage.v1\x1a\"framelane/api/v1/annotations.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\">\n\x18GetWorkspaceUsageRequest\x12\"\n\x06period\x18\x01 \x01(\tB\x12\xd2\xf3\x18\x0e\n\x02\x37\x64\n\x03\x33\x30\x64\n\x03\x39\x30\x64\"\xb4\x01\n\x0eWorkspaceUsage\x12\x30\n\x0cperiod_start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nperiod_end\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0erender_minutes\x18\x03 \x01(\x01\x12\x12\n\ntask_count\x18\x04 \x01(\x05\x12\x14\n\x0c\x65gress_bytes\x18\x05 \x01(\x01\x32\x93\x01\n\x0cUsageService\x12\x82\x01\n\x11GetWorkspaceUsage\x12,.framelane.usage.v1.GetWorkspaceUsageRequest\x1a\".framelane.usage.v1.WorkspaceUsage\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/workspace/usageb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x66ramelane/usage/v1/usage.proto\x12\x12\x66ramelane.usage.v1\x1a\"framelane/api/v1/annotations.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"R\n\x12\x41\x64mitRenderRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x16\n\x0erender_minutes\x18\x03 \x01(\x01\"S\n\tAdmission\x12\x46\n\x18render_minutes_remaining\x18\x01 \x01(\x0b\x32\x16.google.protobuf.ValueB\x0c\xd2\xf3\x18\x08\x1a\x06number\">\n\x18GetWorkspaceUsageRequest\x12\"\n\x06period\x18\x01 \x01(\tB\x12\xd2\xf3\x18\x0e\n\x02\x37\x64\n\x03\x33\x30\x64\n\x03\x39\x30\x64\"\xc4\x02\n\x0eWorkspaceUsage\x12\x30\n\x0cperiod_start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nperiod_end\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0erender_minutes\x18\x03 \x01(\x01\x12\x12\n\ntask_count\x18\x04 \x01(\x05\x12\x14\n\x0c\x65gress_bytes\x18\x05 \x01(\x01\x12)\n\x04plan\x18\x06 \x01(\tB\x1b\xd2\xf3\x18\x17\n\x04\x66ree\n\x03pro\n\nenterprise\x12\x42\n\x14render_minutes_limit\x18\x07 \x01(\x0b\x32\x16.google.protobuf.ValueB\x0c\xd2\xf3\x18\x08\x1a\x06number\x12\x1f\n\x17render_minutes_reserved\x18\x08 \x01(\x01\x32\xf3\x01\n\x0cUsageService\x12\x82\x01\n\x11GetWorkspaceUsage\x12,.framelane.usage.v1.GetWorkspaceUsageRequest\x1a\".framelane.usage.v1.WorkspaceUsage\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/workspace/usage\x12^\n\x0b\x41\x64mitRender\x12&.framelane.usage.v1.AdmitRenderRequest\x1a\x1d.framelane.usage.v1.Admission\"\x08\xca\xf3\x18\x04\x08\x01 \x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'framelane.usage.v1.usage_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_ADMISSION'].fields_by_name['render_minutes_remaining']._loaded_options = None
+  _globals['_ADMISSION'].fields_by_name['render_minutes_remaining']._serialized_options = b'\322\363\030\010\032\006number'
   _globals['_GETWORKSPACEUSAGEREQUEST'].fields_by_name['period']._loaded_options = None
   _globals['_GETWORKSPACEUSAGEREQUEST'].fields_by_name['period']._serialized_options = b'\322\363\030\016\n\0027d\n\00330d\n\00390d'
+  _globals['_WORKSPACEUSAGE'].fields_by_name['plan']._loaded_options = None
+  _globals['_WORKSPACEUSAGE'].fields_by_name['plan']._serialized_options = b'\322\363\030\027\n\004free\n\003pro\n\nenterprise'
+  _globals['_WORKSPACEUSAGE'].fields_by_name['render_minutes_limit']._loaded_options = None
+  _globals['_WORKSPACEUSAGE'].fields_by_name['render_minutes_limit']._serialized_options = b'\322\363\030\010\032\006number'
   _globals['_USAGESERVICE'].methods_by_name['GetWorkspaceUsage']._loaded_options = None
   _globals['_USAGESERVICE'].methods_by_name['GetWorkspaceUsage']._serialized_options = b'\202\323\344\223\002\025\022\023/v1/workspace/usage'
-  _globals['_GETWORKSPACEUSAGEREQUEST']._serialized_start=153
-  _globals['_GETWORKSPACEUSAGEREQUEST']._serialized_end=215
-  _globals['_WORKSPACEUSAGE']._serialized_start=218
-  _globals['_WORKSPACEUSAGE']._serialized_end=398
-  _globals['_USAGESERVICE']._serialized_start=401
-  _globals['_USAGESERVICE']._serialized_end=548
+  _globals['_USAGESERVICE'].methods_by_name['AdmitRender']._loaded_options = None
+  _globals['_USAGESERVICE'].methods_by_name['AdmitRender']._serialized_options = b'\312\363\030\004\010\001 \001'
+  _globals['_ADMITRENDERREQUEST']._serialized_start=183
+  _globals['_ADMITRENDERREQUEST']._serialized_end=265
+  _globals['_ADMISSION']._serialized_start=267
+  _globals['_ADMISSION']._serialized_end=350
+  _globals['_GETWORKSPACEUSAGEREQUEST']._serialized_start=352
+  _globals['_GETWORKSPACEUSAGEREQUEST']._serialized_end=414
+  _globals['_WORKSPACEUSAGE']._serialized_start=417
+  _globals['_WORKSPACEUSAGE']._serialized_end=741
+  _globals['_USAGESERVICE']._serialized_start=744
+  _globals['_USAGESERVICE']._serialized_end=987
 # @@protoc_insertion_point(module_scope)

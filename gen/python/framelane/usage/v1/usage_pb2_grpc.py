@@ -40,6 +40,11 @@ class UsageServiceStub:
                 request_serializer=framelane_dot_usage_dot_v1_dot_usage__pb2.GetWorkspaceUsageRequest.SerializeToString,
                 response_deserializer=framelane_dot_usage_dot_v1_dot_usage__pb2.WorkspaceUsage.FromString,
                 _registered_method=True)
+        self.AdmitRender = channel.unary_unary(
+                '/framelane.usage.v1.UsageService/AdmitRender',
+                request_serializer=framelane_dot_usage_dot_v1_dot_usage__pb2.AdmitRenderRequest.SerializeToString,
+                response_deserializer=framelane_dot_usage_dot_v1_dot_usage__pb2.Admission.FromString,
+                _registered_method=True)
 
 
 class UsageServiceServicer:
@@ -52,6 +57,15 @@ class UsageServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AdmitRender(self, request, context):
+        """Reserves a render's estimated minutes against the plan's monthly cap, atomically per
+        workspace; quota_exceeded (402) when they do not fit. Released or settled by the render's
+        terminal event.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_UsageServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -59,6 +73,11 @@ def add_UsageServiceServicer_to_server(servicer, server):
                     servicer.GetWorkspaceUsage,
                     request_deserializer=framelane_dot_usage_dot_v1_dot_usage__pb2.GetWorkspaceUsageRequest.FromString,
                     response_serializer=framelane_dot_usage_dot_v1_dot_usage__pb2.WorkspaceUsage.SerializeToString,
+            ),
+            'AdmitRender': grpc.unary_unary_rpc_method_handler(
+                    servicer.AdmitRender,
+                    request_deserializer=framelane_dot_usage_dot_v1_dot_usage__pb2.AdmitRenderRequest.FromString,
+                    response_serializer=framelane_dot_usage_dot_v1_dot_usage__pb2.Admission.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -89,6 +108,33 @@ class UsageService:
             '/framelane.usage.v1.UsageService/GetWorkspaceUsage',
             framelane_dot_usage_dot_v1_dot_usage__pb2.GetWorkspaceUsageRequest.SerializeToString,
             framelane_dot_usage_dot_v1_dot_usage__pb2.WorkspaceUsage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AdmitRender(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/framelane.usage.v1.UsageService/AdmitRender',
+            framelane_dot_usage_dot_v1_dot_usage__pb2.AdmitRenderRequest.SerializeToString,
+            framelane_dot_usage_dot_v1_dot_usage__pb2.Admission.FromString,
             options,
             channel_credentials,
             insecure,
