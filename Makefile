@@ -20,8 +20,9 @@ $(VENV)/.installed: pyproject.toml scripts/install-system-deps.sh
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
 	touch $@
 
-protos: deps ## Regenerate gen/ (Python, descriptor set, OpenAPI) from protos/
+protos: deps ## Regenerate gen/ (Python, descriptor set, OpenAPI) and deploy/k8s's Envoy config from protos/
 	$(PY) -m framelane_core.protogen
+	$(PY) deploy/k8s/envoy_config.py
 
 check-protos: deps ## Fail when gen/ is stale
 	$(PY) -m framelane_core.protogen --check
@@ -44,4 +45,11 @@ test-e2e: deps ## The whole mesh over HTTP
 bench-gateway: deps ## GET /v1/workspace through Envoy vs the direct gRPC call
 	$(PY) bench/bench_gateway.py
 
-.PHONY: help deps protos check-protos run test test-unit test-integration test-e2e bench-gateway
+k8s-validate: deps ## Render every kustomize overlay and validate it offline (schemas, code, Envoy, Dockerfiles)
+	$(PY) deploy/k8s/validate.py
+
+k8s-generate: deps ## Rewrite deploy/k8s's generated files (Envoy ConfigMap, Grafana dashboards)
+	$(PY) deploy/k8s/envoy_config.py
+	$(PY) deploy/k8s/dashboards.py
+
+.PHONY: help deps protos check-protos run test test-unit test-integration test-e2e bench-gateway k8s-validate k8s-generate

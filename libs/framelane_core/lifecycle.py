@@ -111,7 +111,8 @@ class ServiceApp:
         for channel in self.res.channels.values():
             await channel.close()
         if self.res.nc is not None:
-            await self.res.nc.drain()
+            # Runners are stopped and every publish was acknowledged: nothing is left to drain.
+            await self.res.nc.close()
         if self.res.pool is not None:
             await self.res.pool.close()
         log.info("drained")

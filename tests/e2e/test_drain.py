@@ -5,7 +5,7 @@ import signal
 
 import pytest
 
-from framelane_core.devmesh import SERVICES
+from framelane_core.devmesh import SERVICES, WORKERS
 from tests.e2e.conftest import start_mesh, stop_mesh
 
 
@@ -16,7 +16,7 @@ def own_mesh(pg_base, tmp_path_factory):
     stop_mesh(pg_base, mesh, nats, name)
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", [*SERVICES, *(name for name, _ in WORKERS)])
 def test_sigterm_drains_without_errors(own_mesh, service):
     assert own_mesh.stop_process(service, signal.SIGTERM, timeout=20) == 0
     lines = [json.loads(line) for line in (own_mesh.logs / f"{service}.log").read_text().splitlines()

@@ -19,7 +19,7 @@ async def _setup(database_url, nats_url):
 
 async def test_migrations_apply_once(database_url):
     first = await db.migrate(database_url, "usage", "framelane_usage")
-    assert first == ["core/0001_outbox.sql", "core/0002_idempotency.sql", "0001_accounts.sql"]
+    assert first == ["core/0001_outbox.sql", "core/0002_idempotency.sql", "0001_accounts.sql", "0002_meters.sql"]
     assert await db.migrate(database_url, "usage", "framelane_usage") == []
 
 

@@ -21,7 +21,6 @@ class EffectContext:
 
     width: int
     height: int
-    fps: int
 
 
 def _lerp(a: float, b: float, t: float) -> float:

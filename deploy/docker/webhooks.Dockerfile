@@ -1,0 +1,28 @@
+# syntax=docker/dockerfile:1
+# The webhooks service (endpoints, signed deliveries, retries): `python -m framelane_webhooks`.
+# Build from the repository root (one pyproject.toml for every image):
+#   docker build -f deploy/docker/webhooks.Dockerfile -t framelane/webhooks:$(git rev-parse --short HEAD) .
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PATH=/opt/venv/bin:$PATH
+RUN python -m venv /opt/venv
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY libs libs
+COPY gen gen
+COPY services services
+RUN pip install --no-cache-dir . \
+ && mkdir -p /opt/venv/lib/python3.11/gen \
+ && cp gen/descriptors.pb gen/openapi.json /opt/venv/lib/python3.11/gen/
+# ^ framelane_core.descriptors.GEN_DIR is <site-packages>/../gen in an installed (non-editable) tree.
+
+FROM ${PYTHON_IMAGE}
+ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 FRAMELANE_GRPC_HOST=0.0.0.0
+RUN groupadd --system --gid 10001 framelane \
+ && useradd --system --uid 10001 --gid framelane --no-create-home --shell /usr/sbin/nologin framelane
+COPY --from=build /opt/venv /opt/venv
+USER 10001:10001
+WORKDIR /tmp
+EXPOSE 50054 9104
+ENTRYPOINT ["python", "-m", "framelane_webhooks"]

@@ -1,0 +1,470 @@
+"""Compile a Plan into one FFmpeg command with one filter graph.
+
+Every layer is decoded once, processed at its own size and overlaid onto the canvas; transitions
+join canvas-sized layers with `xfade`; per-frame animation values are sent to filters with
+`sendcmd`, or given as expressions to filters that take them (`zoompan`, `perspective`).
+Text is drawn by `text.py` into PNG files in the work directory.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from . import catalog, text
+from .effects import EffectContext
+from .motions import Expr, MotionState, state_at
+from .plan import Chain, Plan, Visual
+from .values import ffmpeg_color
+
+TRANSPARENT = "black@0"
+AUDIO_RATE = 48000
+
+
+@dataclass
+class _Placed:
+    """An element stream ready to overlay: its label and where its frame's corner sits."""
+
+    label: str
+    x: int
+    y: int
+    moves: bool
+
+
+class _Graph:
+    """Accumulates inputs and filter statements with unique labels."""
+
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        self.inputs: list[list[str]] = []
+        self.statements: list[str] = []
+        self._count = 0
+
+    def input(self, args: list[str]) -> int:
+        self.inputs.append(args)
+        return len(self.inputs) - 1
+
+    def label(self, prefix: str) -> str:
+        self._count += 1
+        return f"{prefix}{self._count}"
+
+    def add(self, source: str, chain: str, prefix: str = "s") -> str:
+        """Add `[source]chain[out]` and return the new label."""
+        out = self.label(prefix)
+        self.statements.append(f"[{source}]{chain}[{out}]")
+        return out
+
+    def commands(self, name: str, lines: list[str]) -> str:
+        """Write a sendcmd file and return the filter that plays it."""
+        path = self.workdir / f"{name}.cmd"
+        path.write_text("\n".join(lines) + "\n")
+        return f"sendcmd=f='{_escape_path(path)}'"
+
+
+def _escape_path(path: Path) -> str:
+    return str(path).replace("\\", "\\\\").replace("'", "\\'").replace(":", "\\:")
+
+
+def _base_format(plan: Plan) -> tuple[str, str]:
+    """(pixel format of the canvas, overlay `format` option) for the output."""
+    if plan.canvas.alpha:
+        return "yuva444p", "yuv444"
+    return "yuv420p", "yuv420"
+
+
+def _source_chain(graph: _Graph, visual: Visual, fps: int) -> tuple[str, int, int]:
+    """Decode the element's source into local-time RGBA frames; returns (label, x offset, y offset)."""
+    box = visual.box
+    element = visual.element
+    if visual.kind == "text":
+        return _text_source(graph, visual, fps)
+    args = ["-ss", f"{visual.seek:.6f}"] if visual.kind == "video" and visual.seek > 0 else []
+    if visual.kind == "video" and visual.read is not None:
+        args += ["-t", f"{visual.read:.6f}"]
+    # Video and audio of one source are separate inputs so that neither forces the other to be
+    # decoded ahead of time and queued (an element's sound is needed long before a late picture).
+    index = graph.input(args + ["-an", "-i", visual.source])
+    crop = ""
+    if any(element[k] for k in ("crop_left", "crop_right", "crop_top", "crop_bottom")):
+        keep_w = 1 - element["crop_left"] - element["crop_right"]
+        keep_h = 1 - element["crop_top"] - element["crop_bottom"]
+        crop = f"crop=iw*{keep_w:.6f}:ih*{keep_h:.6f}:iw*{element['crop_left']:.6f}:ih*{element['crop_top']:.6f},"
+    fit = f"scale={box.width}:{box.height}:force_original_aspect_ratio=increase,crop={box.width}:{box.height},setsar=1"
+    flips = ("hflip," if element["flip_horizontal"] else "") + ("vflip," if element["flip_vertical"] else "")
+    if visual.kind == "image":
+        chain = (f"{crop}{fit},{flips}format=rgba,loop=loop={visual.frame_count - 1}:size=1:start=0,"
+                 f"setpts=N/({fps}*TB)")
+    else:
+        speed = f"setpts=PTS/{visual.speed:.6f}," if visual.speed != 1 else ""
+        # Padding and other generators stay finite: an endless one can stall ffmpeg's input scheduling.
+        chain = (f"setpts=PTS-STARTPTS,{speed}fps={fps},tpad=stop_duration={visual.length:.6f}:stop_mode=clone,"
+                 f"trim=end_frame={visual.frame_count},{crop}{fit},{flips}format=rgba")
+    return graph.add(f"{index}:v", chain, "src"), 0, 0
+
+
+def _text_source(graph: _Graph, visual: Visual, fps: int) -> tuple[str, int, int]:
+    """Draw the text (or every changing caption frame) to PNGs cropped to the ink."""
+    spec = visual.text
+    box = visual.box
+    placed = text.layout(spec)
+    prefix = f"text{visual.index}"
+    if not spec.captions:
+        frames = [(0, text.render(spec, placed))]
+    else:
+        frames = list(text.caption_frames(spec, placed, visual.start, visual.frame_count, fps))
+    if (placed.width, placed.height) != (box.width, box.height):
+        frames = [(index, image.resize((box.width, box.height), Image.Resampling.LANCZOS)) for index, image in frames]
+    bbox = None
+    for _, image in frames:
+        ink = image.getbbox()
+        if ink:
+            bbox = ink if bbox is None else (min(bbox[0], ink[0]), min(bbox[1], ink[1]),
+                                             max(bbox[2], ink[2]), max(bbox[3], ink[3]))
+    bbox = bbox or (0, 0, 1, 1)
+    written = []
+    for number, (index, image) in enumerate(frames):
+        path = graph.workdir / f"{prefix}_{number:06d}.png"
+        image.crop(bbox).save(path)
+        written.append((index, path))
+    if not spec.captions:
+        source = graph.input(["-i", str(written[0][1])])
+        chain = f"format=rgba,loop=loop={visual.frame_count - 1}:size=1:start=0,setpts=N/({fps}*TB)"
+    else:
+        sequence = graph.workdir / f"{prefix}_seq"
+        sequence.mkdir(exist_ok=True)
+        for position, (start_frame, path) in enumerate(written):
+            end_frame = written[position + 1][0] if position + 1 < len(written) else visual.frame_count
+            for frame in range(start_frame, end_frame):
+                target = sequence / f"{frame:06d}.png"
+                if not target.exists():
+                    os.link(path, target)
+        source = graph.input(["-framerate", str(fps), "-i", str(sequence / "%06d.png")])
+        chain = "format=rgba,setpts=N/({fps}*TB)".format(fps=fps)
+    return graph.add(f"{source}:v", chain, "src"), bbox[0], bbox[1]
+
+
+def _effect_chain(graph: _Graph, label: str, visual: Visual) -> str:
+    """Colour fields and effects, with the alpha channel kept aside and merged back."""
+    element = visual.element
+    if visual.kind == "text":
+        return label
+    ctx = EffectContext(visual.box.width, visual.box.height)
+    keyers = [e for e in element["effects"] if catalog.EFFECTS[e["type"]].info["produces_alpha"]]
+    for effect in keyers:
+        label = graph.add(label, catalog.EFFECTS[effect["type"]].impl(effect["intensity"] / 100, effect, ctx), "key")
+    steps = [row.impl(element[name], ctx) for name, row in catalog.COLOR_FIELDS.items() if element[name]]
+    pending = []
+    for effect in element["effects"]:
+        row = catalog.EFFECTS[effect["type"]]
+        strength = effect["intensity"] / 100
+        if row.info["produces_alpha"] or strength <= 0:
+            continue
+        pending.append((row, strength, effect))
+    if not steps and not pending:
+        return label
+    color_in, alpha = graph.label("c"), graph.label("a")
+    graph.statements.append(f"[{label}]split[{color_in}][{alpha}]")
+    mask = graph.add(alpha, "alphaextract", "m")
+    current = graph.add(color_in, ",".join(steps), "col") if steps else color_in
+    for row, strength, effect in pending:
+        chain = row.impl(strength, effect, ctx)
+        if row.info["mix"] and strength < 1:
+            original, processed = graph.label("o"), graph.label("p")
+            graph.statements.append(f"[{current}]split[{original}][{processed}]")
+            done = graph.add(processed, f"{chain},format=gbrp", "fx")
+            flat = graph.add(original, "format=gbrp", "og")
+            current = graph.label("mix")
+            graph.statements.append(f"[{done}][{flat}]blend=all_mode=normal:all_opacity={strength:.4f}[{current}]")
+        else:
+            current = graph.add(current, chain, "fx")
+    current = graph.add(current, "format=rgba", "rgb")
+    merged = graph.label("merged")
+    graph.statements.append(f"[{current}][{mask}]alphamerge[{merged}]")
+    return merged
+
+
+def _opacity(visual: Visual, t: float, state: MotionState) -> float:
+    factor = visual.opacity * float(state.opacity)
+    if visual.fade_in > 0:
+        factor *= min(1.0, t / visual.fade_in)
+    if visual.fade_out > 0:
+        factor *= min(1.0, max(0.0, (visual.length - t) / visual.fade_out))
+    return min(1.0, max(0.0, factor))
+
+
+def _animated(graph: _Graph, label: str, visual: Visual, fps: int) -> tuple[str, int, int, list[tuple[float, float]]]:
+    """Apply zoom, blur, opacity, scale and rotation; returns the per-frame (dx, dy) offsets too."""
+    box = visual.box
+    states = [state_at(list(visual.motions), n / fps, box) for n in range(visual.frame_count)]
+    name = f"e{visual.index}"
+    commands: list[str] = []
+    filters: list[str] = []
+    offset_x = offset_y = 0
+
+    def track(target: str, command: str, values: list[float]) -> float:
+        previous = values[0]
+        for n, value in enumerate(values[1:], start=1):
+            if abs(value - previous) > 1e-4:
+                commands.append(f"{max(0.0, (n - 0.5) / fps):.6f} {target} {command} {value:.6f};")
+                previous = value
+        return values[0]
+
+    motions = list(visual.motions)
+    zoom = state_at(motions, Expr("it"), box).zoom
+    if isinstance(zoom, Expr):
+        filters.append(
+            f"zoompan=z='{zoom.text}':x='iw/2-iw/zoom/2':y='ih/2-ih/zoom/2':d=1:s={box.width}x{box.height}:fps={fps},"
+            f"setpts=N/({fps}*TB)"
+        )
+    blurs = [min(1.0, float(s.blur)) * max(1.0, min(box.width, box.height) / 15) for s in states]
+    if any(b > 0 for b in blurs):
+        filters.append(f"gblur@b{name}=sigma={track(f'gblur@b{name}', 'sigma', blurs):.6f}")
+    alphas = [_opacity(visual, n / fps, s) for n, s in enumerate(states)]
+    if any(a < 1 for a in alphas):
+        filters.append(f"colorchannelmixer@o{name}=aa={track(f'colorchannelmixer@o{name}', 'aa', alphas):.6f}")
+    scale = state_at(motions, Expr(f"((in-1)/{fps})"), box).scale
+    if isinstance(scale, Expr):
+        s = f"max({scale.text},0.001)"
+        corners = {
+            "x0": f"W/2-(W/2)*{s}", "y0": f"H/2-(H/2)*{s}", "x1": f"W/2+(W/2)*{s}", "y1": f"H/2-(H/2)*{s}",
+            "x2": f"W/2-(W/2)*{s}", "y2": f"H/2+(H/2)*{s}", "x3": f"W/2+(W/2)*{s}", "y3": f"H/2+(H/2)*{s}",
+        }
+        filters.append("pad=iw+2:ih+2:1:1:color=" + TRANSPARENT + ",perspective="
+                       + ":".join(f"{k}='{v}'" for k, v in corners.items()) + ":sense=destination:eval=frame")
+        offset_x -= 1
+        offset_y -= 1
+    angles = [math.radians(visual.rotation + float(s.angle)) for s in states]
+    if any(abs(a) > 1e-6 for a in angles):
+        side = math.ceil(math.hypot(box.width, box.height)) + 2
+        first = track(f"rotate@r{name}", "angle", angles)
+        filters.append(f"rotate@r{name}=a={first:.6f}:ow={side}:oh={side}:c=none")
+        offset_x -= (side - box.width) // 2
+        offset_y -= (side - box.height) // 2
+    if commands:
+        filters.insert(0, graph.commands(name, commands))
+    if filters:
+        label = graph.add(label, ",".join(filters), "anim")
+    offsets = [(float(s.dx), float(s.dy)) for s in states]
+    return label, offset_x, offset_y, offsets
+
+
+def _element_stream(graph: _Graph, visual: Visual, fps: int) -> tuple[_Placed, list[tuple[float, float]]]:
+    """The element's frames in local time, and where to overlay them frame by frame."""
+    label, ink_x, ink_y = _source_chain(graph, visual, fps)
+    label = _effect_chain(graph, label, visual)
+    label, offset_x, offset_y, moves = _animated(graph, label, visual, fps)
+    x = visual.box.left + ink_x + offset_x
+    y = visual.box.top + ink_y + offset_y
+    moving = any(abs(dx) > 1e-6 or abs(dy) > 1e-6 for dx, dy in moves)
+    return _Placed(label, x, y, moving), moves
+
+
+def _overlay(graph: _Graph, base: str, placed: _Placed, moves: list[tuple[float, float]], name: str,
+             start: float, fps: int, fmt: str) -> str:
+    """Overlay an element stream (already shifted to the base's clock) onto `base`."""
+    target = f"overlay@{name}"
+    if placed.moves:
+        lines = []
+        previous = None
+        for n, (dx, dy) in enumerate(moves):
+            position = (round(placed.x + dx), round(placed.y + dy))
+            if position != previous:
+                when = max(0.0, start + (n - 0.5) / fps)
+                lines.append(f"{when:.6f} {target} x {position[0]}, {target} y {position[1]};")
+                previous = position
+        base = graph.add(base, graph.commands(name, lines), "cmd")
+        x, y = round(placed.x + moves[0][0]), round(placed.y + moves[0][1])
+    else:
+        x, y = placed.x, placed.y
+    out = graph.label("ov")
+    graph.statements.append(f"[{base}][{placed.label}]{target}=x={x}:y={y}:eof_action=pass:format={fmt}[{out}]")
+    return out
+
+
+def _transparent_canvas(plan: Plan, duration: float, pixel_format: str) -> str:
+    canvas = plan.canvas
+    return f"color=c={TRANSPARENT}:s={canvas.width}x{canvas.height}:r={canvas.fps}:d={duration:.6f},format={pixel_format}"
+
+
+def _blend(graph: _Graph, plan: Plan, base: str, placed: _Placed, moves, visual: Visual, fmt: str) -> str:
+    """Composite with a blend mode: blend the whole canvas, then keep it only where the layer is."""
+    canvas = plan.canvas
+    empty = graph.label("empty")
+    graph.statements.append(f"{_transparent_canvas(plan, canvas.duration + 1, 'rgba')}[{empty}]")
+    layer = _overlay(graph, empty, placed, moves, f"p{visual.index}", visual.start, canvas.fps, "rgb")
+    base_a, base_b, layer_a, layer_b = (graph.label(p) for p in ("ba", "bb", "la", "lb"))
+    graph.statements.append(f"[{base}]split[{base_a}][{base_b}]")
+    graph.statements.append(f"[{layer}]split[{layer_a}][{layer_b}]")
+    top = graph.add(layer_a, "format=gbrp", "top")
+    bottom = graph.add(base_a, "format=gbrp", "bot")
+    blended = graph.label("bl")
+    mode = catalog.BLEND_MODES[visual.element["blend_mode"]].impl()
+    graph.statements.append(f"[{top}][{bottom}]{mode},format=gbrap[{blended}]")
+    mask = graph.add(layer_b, "alphaextract", "m")
+    masked = graph.label("bm")
+    graph.statements.append(f"[{blended}][{mask}]alphamerge[{masked}]")
+    out = graph.label("ov")
+    graph.statements.append(f"[{base_b}][{masked}]overlay=0:0:format={fmt}[{out}]")
+    return out
+
+
+def _visual_layer(graph: _Graph, plan: Plan, base: str, visual: Visual, fmt: str) -> str:
+    fps = plan.canvas.fps
+    placed, moves = _element_stream(graph, visual, fps)
+    placed.label = graph.add(placed.label, f"setpts=PTS+{visual.start:.6f}/TB", "at")
+    if visual.element["blend_mode"] != "none":
+        return _blend(graph, plan, base, placed, moves, visual, fmt)
+    return _overlay(graph, base, placed, moves, f"p{visual.index}", visual.start, fps, fmt)
+
+
+def _chain_layer(graph: _Graph, plan: Plan, base: str, chain: Chain, fmt: str) -> str:
+    """Members drawn on transparent canvas layers, joined by xfade, overlaid as one layer."""
+    fps = plan.canvas.fps
+    head = chain.members[0]
+    layers = []
+    for member in chain.members:
+        placed, moves = _element_stream(graph, member, fps)
+        empty = graph.label("empty")
+        # 4:2:0 with alpha keeps canvas-sized layers at 2.5 bytes per pixel.
+        graph.statements.append(f"{_transparent_canvas(plan, member.frame_count / fps, 'yuva420p')}[{empty}]")
+        layer = _overlay(graph, empty, placed, moves, f"p{member.index}", 0.0, fps, "yuv420")
+        layers.append(graph.add(layer, f"trim=end_frame={member.frame_count}", "lay"))
+    joined = layers[0]
+    for position, (kind, duration) in enumerate(chain.transitions):
+        offset = chain.members[position + 1].start - head.start
+        impl = catalog.TRANSITIONS[kind].impl
+        out = graph.label("xf")
+        graph.statements.append(f"[{joined}][{layers[position + 1]}]{impl(duration, offset)}[{out}]")
+        joined = out
+    joined = graph.add(joined, f"setpts=PTS+{head.start:.6f}/TB", "at")
+    out = graph.label("ov")
+    graph.statements.append(f"[{base}][{joined}]overlay=0:0:eof_action=pass:format={fmt}[{out}]")
+    return out
+
+
+def _atempo(speed: float) -> list[str]:
+    """atempo steps within the filter's 0.5–2 range whose product is `speed`."""
+    steps = []
+    while speed > 2:
+        steps.append("atempo=2")
+        speed /= 2
+    while speed < 0.5:
+        steps.append("atempo=0.5")
+        speed /= 0.5
+    if abs(speed - 1) > 1e-9:
+        steps.append(f"atempo={speed:.6f}")
+    return steps
+
+
+def _audio(graph: _Graph, plan: Plan) -> str:
+    duration = plan.canvas.duration
+    labels = []
+    for track in plan.audio:
+        args = ["-ss", f"{track.seek:.6f}"] if track.seek > 0 else []
+        if track.read is not None:
+            args += ["-t", f"{track.read:.6f}"]
+        index = graph.input(args + ["-vn", "-i", track.source])
+        steps = ["asetpts=PTS-STARTPTS", f"aresample={AUDIO_RATE}",
+                 "aformat=sample_fmts=fltp:channel_layouts=stereo", *_atempo(track.speed),
+                 f"volume={track.volume:.6f}"]
+        if track.fade_in > 0:
+            steps.append(f"afade=t=in:d={track.fade_in:.6f}")
+        if track.fade_out > 0:
+            steps.append(f"afade=t=out:st={max(0.0, track.length - track.fade_out):.6f}:d={track.fade_out:.6f}")
+        steps += [f"apad=whole_dur={track.length:.6f}", f"atrim=end={track.length:.6f}",
+                  f"adelay={round(track.start * 1000)}:all=1"]
+        labels.append(graph.add(f"{index}:a", ",".join(steps), "aud"))
+    out = graph.label("aout")
+    if not labels:
+        graph.statements.append(f"anullsrc=r={AUDIO_RATE}:cl=stereo:d={duration:.6f}[{out}]")
+    else:
+        mixed = "".join(f"[{label}]" for label in labels)
+        graph.statements.append(
+            f"{mixed}amix=inputs={len(labels)}:normalize=0:duration=longest,"
+            f"apad=whole_dur={duration:.6f},atrim=end={duration:.6f}[{out}]"
+        )
+    return out
+
+
+def _encoder_args(plan: Plan) -> list[str]:
+    fmt = plan.output_format
+    alpha = plan.canvas.alpha
+    if fmt == "mp4":
+        return ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
+                "-c:a", "aac", "-b:a", "192k", "-movflags", "+faststart"]
+    if fmt == "webm":
+        return ["-c:v", "libvpx-vp9", "-crf", "32", "-b:v", "0", "-deadline", "realtime", "-cpu-used", "8",
+                "-row-mt", "1", "-pix_fmt", "yuva420p" if alpha else "yuv420p", "-c:a", "libopus", "-b:a", "128k"]
+    if fmt == "mov":
+        return ["-c:v", "prores_ks", "-profile:v", "4", "-pix_fmt", "yuva444p10le" if alpha else "yuv444p10le",
+                "-c:a", "pcm_s16le"]
+    if fmt == "gif":
+        return ["-f", "gif"]
+    if fmt == "png":
+        return ["-frames:v", "1", "-update", "1", "-c:v", "png", "-pix_fmt", "rgba" if alpha else "rgb24"]
+    return ["-frames:v", "1", "-update", "1", "-c:v", "mjpeg", "-q:v", "2", "-pix_fmt", "yuvj420p"]
+
+
+def compile_ffmpeg(plan: Plan, output_path: str | os.PathLike, workdir: str | os.PathLike | None = None,
+                   still_at: float = 0.0) -> list[str]:
+    """The ffmpeg argv rendering `plan` to `output_path`.
+
+    Text images, sendcmd files and the filter script are written to `workdir` (default: a
+    directory next to the output), which must stay until ffmpeg has finished. `still_at` is the
+    time of the frame written for png/jpg outputs.
+    """
+    output = Path(output_path)
+    work = Path(workdir) if workdir is not None else output.parent / f".{output.name}.work"
+    work.mkdir(parents=True, exist_ok=True)
+    graph = _Graph(work)
+    canvas = plan.canvas
+    base_fmt, overlay_fmt = _base_format(plan)
+    base = graph.label("base")
+    graph.statements.append(
+        f"color=c={ffmpeg_color(canvas.background)}:s={canvas.width}x{canvas.height}:r={canvas.fps}"
+        f":d={canvas.duration + 1:.6f},format={base_fmt}[{base}]"
+    )
+    if canvas.background_image:
+        index = graph.input(["-i", canvas.background_image])
+        image = graph.add(
+            f"{index}:v",
+            f"scale={canvas.width}:{canvas.height}:force_original_aspect_ratio=increase,crop={canvas.width}:{canvas.height},"
+            f"setsar=1,format=rgba,loop=loop={canvas.frame_count}:size=1:start=0,setpts=N/({canvas.fps}*TB)",
+            "bg",
+        )
+        base = _overlay(graph, base, _Placed(image, 0, 0, False), [], "bgimage", 0.0, canvas.fps, overlay_fmt)
+    for layer in plan.layers:
+        if isinstance(layer, Chain):
+            base = _chain_layer(graph, plan, base, layer, overlay_fmt)
+        else:
+            base = _visual_layer(graph, plan, base, layer, overlay_fmt)
+    still = catalog.OUTPUT_FORMATS[plan.output_format].still
+    if still:
+        frame = min(canvas.frame_count - 1, max(0, round(still_at * canvas.fps)))
+        video = graph.add(base, f"trim=start_frame={frame}:end_frame={frame + 1},setpts=PTS-STARTPTS", "v")
+    else:
+        video = graph.add(base, f"trim=end_frame={canvas.frame_count}", "v")
+    if plan.output_format == "gif":
+        palette_in, frames = graph.label("pi"), graph.label("fr")
+        graph.statements.append(f"[{video}]split[{palette_in}][{frames}]")
+        palette = graph.add(palette_in, "palettegen=stats_mode=diff", "pal")
+        video = graph.label("gif")
+        graph.statements.append(f"[{frames}][{palette}]paletteuse=dither=bayer:bayer_scale=3[{video}]")
+    maps = ["-map", f"[{video}]"]
+    if not still and plan.output_format != "gif":
+        maps += ["-map", f"[{_audio(graph, plan)}]"]
+    script = work / "filter_complex.txt"
+    script.write_text(";\n".join(graph.statements) + "\n")
+    argv = ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
+    for args in graph.inputs:
+        argv += args
+    argv += ["-filter_complex_script", str(script), *maps, "-r", str(canvas.fps), *_encoder_args(plan)]
+    if not still:
+        argv += ["-t", f"{canvas.duration:.6f}"]
+    argv.append(str(output))
+    return argv
+

@@ -1,0 +1,71 @@
+"""ffmpeg process handling (progress, cancellation, errors), previews and poster frames."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+
+import pytest
+from engine_media import H, W, close, frames, pixel, spec_with, step_grey, url
+
+from framelane_renderer.engine import (
+    FfmpegError, RenderCancelled, build_plan, poster_argv, poster_time, preview_argv, render_preview, run_ffmpeg,
+    validate,
+)
+from framelane_renderer.engine.render import render as render_job
+
+
+def lavfi_argv(output, seconds: float) -> list[str]:
+    return ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-f", "lavfi", "-i", f"testsrc2=s=640x360:r=30:d={seconds}",
+            "-c:v", "libx264", "-preset", "veryslow", str(output)]
+
+
+def test_progress_is_reported_up_to_100(tmp_path):
+    seen = []
+    asyncio.run(run_ffmpeg(lavfi_argv(tmp_path / "p.mp4", 2)[:-3] + ["-preset", "ultrafast", str(tmp_path / "p.mp4")],
+                           2.0, lambda percent, stage: seen.append((percent, stage))))
+    assert seen[-1] == (100.0, "encoding")
+    assert all(a[0] <= b[0] for a, b in zip(seen, seen[1:]))
+
+
+def test_cancel_stops_ffmpeg_within_two_seconds(tmp_path):
+    async def scenario():
+        cancel = asyncio.Event()
+        task = asyncio.create_task(run_ffmpeg(lavfi_argv(tmp_path / "c.mp4", 600), 600.0, None, cancel))
+        await asyncio.sleep(0.5)
+        started = time.monotonic()
+        cancel.set()
+        with pytest.raises(RenderCancelled):
+            await task
+        return time.monotonic() - started
+
+    assert asyncio.run(scenario()) < 2.0
+    assert subprocess.run(["pgrep", "-f", str(tmp_path / "c.mp4")], capture_output=True).returncode == 1
+
+
+def test_failure_raises_with_stderr(tmp_path):
+    argv = ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-i", str(tmp_path / "missing.mp4"), str(tmp_path / "o.mp4")]
+    with pytest.raises(FfmpegError) as failure:
+        asyncio.run(run_ffmpeg(argv, 1.0))
+    assert any("missing.mp4" in line for line in failure.value.stderr_tail)
+
+
+def test_preview_renders_the_frame_at_a_time(tmp_path, sources):
+    spec = validate(spec_with({"type": "video", "source_url": url("steps")}, duration=4)).normalized
+    plan = build_plan(spec, sources)
+    path = asyncio.run(render_preview(plan, 3.2, tmp_path / "preview.png", tmp_path / "work"))
+    assert close(pixel(frames(path)[0], 80, 45), step_grey(3), 8)
+    assert "-frames:v" in preview_argv(plan, 0, tmp_path / "x.png", tmp_path / "w2")
+
+
+def test_render_job_and_poster(tmp_path, sources):
+    spec = validate(spec_with({"type": "video", "source_url": url("steps")}, duration=3)).normalized
+    output = tmp_path / "job.mp4"
+    progress = []
+    plan = asyncio.run(render_job(spec, sources, output, lambda p, s: progress.append(p)))
+    assert output.exists() and progress[-1] == 100.0
+    assert not (tmp_path / ".job.mp4.work").exists()
+    poster = tmp_path / "poster.jpg"
+    subprocess.run(poster_argv(output, poster, poster_time(plan.canvas.duration)), check=True)
+    assert close(pixel(frames(poster, W, H)[0], 80, 45), step_grey(1), 10)
