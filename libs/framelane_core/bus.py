@@ -163,6 +163,7 @@ class IdempotentConsumer:
     def __init__(self, pool: AsyncConnectionPool, js, name: str, source_service: str,
                  filter_subject: str, handler: Handler, batch: int = 50):
         self.pool, self.js, self.name = pool, js, name
+        self.source_service = source_service
         self.stream = stream_name(source_service)
         self.filter_subject, self.handler, self.batch = filter_subject, handler, batch
         self._stopping = asyncio.Event()
@@ -172,6 +173,8 @@ class IdempotentConsumer:
         while not self._stopping.is_set():
             try:
                 if sub is None:
+                    # The producer may not have started yet: both sides create the same stream.
+                    await ensure_stream(self.js, self.source_service)
                     sub = await self.js.pull_subscribe(
                         self.filter_subject, durable=self.name, stream=self.stream,
                         config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL,
