@@ -104,6 +104,11 @@ class _Builder:
                 schema["format"] = extra.format
             if extra.value_type:
                 schema = {"type": [extra.value_type, "null"], **({"format": extra.format} if extra.format else {})}
+            for name, key in (("minimum", "minimum"), ("maximum", "maximum"), ("min_length", "minLength"),
+                              ("max_length", "maxLength")):
+                if extra.HasField(name):
+                    value = getattr(extra, name)
+                    schema[key] = int(value) if float(value).is_integer() else value
         description = self.comments.get(f"{owner}.{field.name}")
         if description and "$ref" not in schema:
             schema["description"] = description
@@ -128,12 +133,19 @@ class _Builder:
             "parameters": params,
             "responses": {},
         }
+        if route.body and route.body != "*":
+            field = next(f for f in msg.field if f.name == route.body)
+            schema = self.field_schema(route.input_type, field)
+            description = self.comments.get(f"{route.input_type}.{route.body}")
+            op["requestBody"] = {"required": False, "content": {"application/json": {"schema": schema}},
+                                 **({"description": description} if description else {})}
         summary = self.comments.get(f"{route.service}.{route.method}")
         if summary:
             op["description"] = summary
         if route.body == "*":
+            # Unknown fields are ignored (as the contract says) and an absent body is an empty message.
             body = self.message_schema(route.input_type, skip=set(route.path_params))
-            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+            op["requestBody"] = {"required": False, "content": {"application/json": {"schema": body}}}
         status = str(route.success_status)
         if route.output_type == "google.protobuf.Empty" or status == "204":
             op["responses"][status] = {"description": "Success, no content"}

@@ -7,8 +7,10 @@
 
 local ENVELOPE_MARK = '"@type":"type.googleapis.com/framelane.api.v1.ErrorEnvelope",'
 
+-- Envoy's own messages can quote the request's bytes: escape everything outside printable ASCII,
+-- so the envelope stays valid JSON whatever the client sent.
 local function json_string(s)
-  s = string.gsub(s, '[%c"\\]', function(c)
+  s = string.gsub(s, '[%c"\\\128-\255]', function(c)
     if c == '"' then return '\\"' end
     if c == '\\' then return '\\\\' end
     if c == '\n' then return '\\n' end

@@ -24,13 +24,21 @@ class MethodPolicy(_message.Message):
     def __init__(self, public: _Optional[bool] = ..., success_status: _Optional[int] = ..., rate_class: _Optional[str] = ..., internal: _Optional[bool] = ...) -> None: ...
 
 class FieldSchema(_message.Message):
-    __slots__ = ("enum", "format", "value_type", "description")
+    __slots__ = ("enum", "format", "value_type", "description", "minimum", "maximum", "min_length", "max_length")
     ENUM_FIELD_NUMBER: _ClassVar[int]
     FORMAT_FIELD_NUMBER: _ClassVar[int]
     VALUE_TYPE_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    MINIMUM_FIELD_NUMBER: _ClassVar[int]
+    MAXIMUM_FIELD_NUMBER: _ClassVar[int]
+    MIN_LENGTH_FIELD_NUMBER: _ClassVar[int]
+    MAX_LENGTH_FIELD_NUMBER: _ClassVar[int]
     enum: _containers.RepeatedScalarFieldContainer[str]
     format: str
     value_type: str
     description: str
-    def __init__(self, enum: _Optional[_Iterable[str]] = ..., format: _Optional[str] = ..., value_type: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
+    minimum: float
+    maximum: float
+    min_length: int
+    max_length: int
+    def __init__(self, enum: _Optional[_Iterable[str]] = ..., format: _Optional[str] = ..., value_type: _Optional[str] = ..., description: _Optional[str] = ..., minimum: _Optional[float] = ..., maximum: _Optional[float] = ..., min_length: _Optional[int] = ..., max_length: _Optional[int] = ...) -> None: ...

@@ -29,13 +29,15 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import wrappers_pb2 as google_dot_protobuf_dot_wrappers__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"framelane/renderer/v1/render.proto\x12\x15\x66ramelane.renderer.v1\x1a\"framelane/api/v1/annotations.proto\x1a\x1a\x66ramelane/api/v1/job.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1egoogle/protobuf/wrappers.proto\"<\n\x13\x43reateRenderRequest\x12%\n\x04spec\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x86\x01\n\x12ListRendersRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x0e\n\x06\x63ursor\x18\x02 \x01(\t\x12Q\n\x06status\x18\x03 \x01(\tBA\xd2\xf3\x18=\n\tingesting\n\x06queued\n\nprocessing\n\tcompleted\n\x06\x66\x61iled\n\tcancelled\",\n\x10GetRenderRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04wait\x18\x02 \x01(\x01\"!\n\x13\x43\x61ncelRenderRequest\x12\n\n\x02id\x18\x01 \x01(\t\"&\n\x18GetRenderDownloadRequest\x12\n\n\x02id\x18\x01 \x01(\t\"|\n\x0ePreviewRequest\x12/\n\x0erender_request\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0f\n\x07\x64ry_run\x18\x02 \x01(\x08\x12(\n\x02\x61t\x18\x03 \x01(\x0b\x32\x1c.google.protobuf.DoubleValue\"\xd9\x01\n\x0fPreviewResponse\x12\r\n\x05valid\x18\x01 \x01(\x08\x12+\n\nviolations\x18\x02 \x03(\x0b\x32\x17.google.protobuf.Struct\x12)\n\x08warnings\x18\x03 \x03(\x0b\x32\x17.google.protobuf.Struct\x12\x10\n\x08\x64uration\x18\x04 \x01(\x01\x12\x16\n\x0erender_minutes\x18\x05 \x01(\x01\x12\x35\n\x07preview\x18\x06 \x01(\x0b\x32\x16.google.protobuf.ValueB\x0c\xd2\xf3\x18\x08\x1a\x06object2\xdc\x05\n\rRenderService\x12{\n\x0c\x43reateRender\x12*.framelane.renderer.v1.CreateRenderRequest\x1a\x15.framelane.api.v1.Job\"(\xca\xf3\x18\x0b\x10\xca\x01\x1a\x06\x63reate\x82\xd3\xe4\x93\x02\x13\"\x0b/v1/renders:\x04spec\x12q\n\x0bListRenders\x12).framelane.renderer.v1.ListRendersRequest\x1a\".framelane.api.v1.ListJobsResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\x0b/v1/renders\x12o\n\tGetRender\x12\'.framelane.renderer.v1.GetRenderRequest\x1a\x15.framelane.api.v1.Job\"\"\xca\xf3\x18\x06\x1a\x04poll\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/renders/{id}\x12k\n\x0c\x43\x61ncelRender\x12*.framelane.renderer.v1.CancelRenderRequest\x1a\x15.framelane.api.v1.Job\"\x18\x82\xd3\xe4\x93\x02\x12*\x10/v1/renders/{id}\x12\x8a\x01\n\x11GetRenderDownload\x12/.framelane.renderer.v1.GetRenderDownloadRequest\x1a\x1a.framelane.api.v1.Download\"(\xca\xf3\x18\x03\x10\xae\x02\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/renders/{id}/download\x12p\n\x07Preview\x12%.framelane.renderer.v1.PreviewRequest\x1a&.framelane.renderer.v1.PreviewResponse\"\x16\x82\xd3\xe4\x93\x02\x10\"\x0b/v1/preview:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"framelane/renderer/v1/render.proto\x12\x15\x66ramelane.renderer.v1\x1a\"framelane/api/v1/annotations.proto\x1a\x1a\x66ramelane/api/v1/job.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1egoogle/protobuf/wrappers.proto\"<\n\x13\x43reateRenderRequest\x12%\n\x04spec\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x9e\x01\n\x12ListRendersRequest\x12%\n\x05limit\x18\x01 \x01(\x05\x42\x16\xd2\xf3\x18\x12)\x00\x00\x00\x00\x00\x00\x00\x00\x31\x00\x00\x00\x00\x00\x00Y@\x12\x0e\n\x06\x63ursor\x18\x02 \x01(\t\x12Q\n\x06status\x18\x03 \x01(\tBA\xd2\xf3\x18=\n\tingesting\n\x06queued\n\nprocessing\n\tcompleted\n\x06\x66\x61iled\n\tcancelled\",\n\x10GetRenderRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04wait\x18\x02 \x01(\x01\"!\n\x13\x43\x61ncelRenderRequest\x12\n\n\x02id\x18\x01 \x01(\t\"&\n\x18GetRenderDownloadRequest\x12\n\n\x02id\x18\x01 \x01(\t\"|\n\x0ePreviewRequest\x12/\n\x0erender_request\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0f\n\x07\x64ry_run\x18\x02 \x01(\x08\x12(\n\x02\x61t\x18\x03 \x01(\x0b\x32\x1c.google.protobuf.DoubleValue\"\xd9\x01\n\x0fPreviewResponse\x12\r\n\x05valid\x18\x01 \x01(\x08\x12+\n\nviolations\x18\x02 \x03(\x0b\x32\x17.google.protobuf.Struct\x12)\n\x08warnings\x18\x03 \x03(\x0b\x32\x17.google.protobuf.Struct\x12\x10\n\x08\x64uration\x18\x04 \x01(\x01\x12\x16\n\x0erender_minutes\x18\x05 \x01(\x01\x12\x35\n\x07preview\x18\x06 \x01(\x0b\x32\x16.google.protobuf.ValueB\x0c\xd2\xf3\x18\x08\x1a\x06object2\xdc\x05\n\rRenderService\x12{\n\x0c\x43reateRender\x12*.framelane.renderer.v1.CreateRenderRequest\x1a\x15.framelane.api.v1.Job\"(\xca\xf3\x18\x0b\x10\xca\x01\x1a\x06\x63reate\x82\xd3\xe4\x93\x02\x13\"\x0b/v1/renders:\x04spec\x12q\n\x0bListRenders\x12).framelane.renderer.v1.ListRendersRequest\x1a\".framelane.api.v1.ListJobsResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\x0b/v1/renders\x12o\n\tGetRender\x12\'.framelane.renderer.v1.GetRenderRequest\x1a\x15.framelane.api.v1.Job\"\"\xca\xf3\x18\x06\x1a\x04poll\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/renders/{id}\x12k\n\x0c\x43\x61ncelRender\x12*.framelane.renderer.v1.CancelRenderRequest\x1a\x15.framelane.api.v1.Job\"\x18\x82\xd3\xe4\x93\x02\x12*\x10/v1/renders/{id}\x12\x8a\x01\n\x11GetRenderDownload\x12/.framelane.renderer.v1.GetRenderDownloadRequest\x1a\x1a.framelane.api.v1.Download\"(\xca\xf3\x18\x03\x10\xae\x02\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/renders/{id}/download\x12p\n\x07Preview\x12%.framelane.renderer.v1.PreviewRequest\x1a&.framelane.renderer.v1.PreviewResponse\"\x16\x82\xd3\xe4\x93\x02\x10\"\x0b/v1/preview:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'framelane.renderer.v1.render_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_LISTRENDERSREQUEST'].fields_by_name['limit']._loaded_options = None
+  _globals['_LISTRENDERSREQUEST'].fields_by_name['limit']._serialized_options = b'\322\363\030\022)\000\000\000\000\000\000\000\0001\000\000\000\000\000\000Y@'
   _globals['_LISTRENDERSREQUEST'].fields_by_name['status']._loaded_options = None
   _globals['_LISTRENDERSREQUEST'].fields_by_name['status']._serialized_options = b'\322\363\030=\n\tingesting\n\006queued\n\nprocessing\n\tcompleted\n\006failed\n\tcancelled'
   _globals['_PREVIEWRESPONSE'].fields_by_name['preview']._loaded_options = None
@@ -55,17 +57,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CREATERENDERREQUEST']._serialized_start=217
   _globals['_CREATERENDERREQUEST']._serialized_end=277
   _globals['_LISTRENDERSREQUEST']._serialized_start=280
-  _globals['_LISTRENDERSREQUEST']._serialized_end=414
-  _globals['_GETRENDERREQUEST']._serialized_start=416
-  _globals['_GETRENDERREQUEST']._serialized_end=460
-  _globals['_CANCELRENDERREQUEST']._serialized_start=462
-  _globals['_CANCELRENDERREQUEST']._serialized_end=495
-  _globals['_GETRENDERDOWNLOADREQUEST']._serialized_start=497
-  _globals['_GETRENDERDOWNLOADREQUEST']._serialized_end=535
-  _globals['_PREVIEWREQUEST']._serialized_start=537
-  _globals['_PREVIEWREQUEST']._serialized_end=661
-  _globals['_PREVIEWRESPONSE']._serialized_start=664
-  _globals['_PREVIEWRESPONSE']._serialized_end=881
-  _globals['_RENDERSERVICE']._serialized_start=884
-  _globals['_RENDERSERVICE']._serialized_end=1616
+  _globals['_LISTRENDERSREQUEST']._serialized_end=438
+  _globals['_GETRENDERREQUEST']._serialized_start=440
+  _globals['_GETRENDERREQUEST']._serialized_end=484
+  _globals['_CANCELRENDERREQUEST']._serialized_start=486
+  _globals['_CANCELRENDERREQUEST']._serialized_end=519
+  _globals['_GETRENDERDOWNLOADREQUEST']._serialized_start=521
+  _globals['_GETRENDERDOWNLOADREQUEST']._serialized_end=559
+  _globals['_PREVIEWREQUEST']._serialized_start=561
+  _globals['_PREVIEWREQUEST']._serialized_end=685
+  _globals['_PREVIEWRESPONSE']._serialized_start=688
+  _globals['_PREVIEWRESPONSE']._serialized_end=905
+  _globals['_RENDERSERVICE']._serialized_start=908
+  _globals['_RENDERSERVICE']._serialized_end=1640
 # @@protoc_insertion_point(module_scope)

@@ -29,7 +29,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n framelane/usage/v1/account.proto\x12\x12\x66ramelane.usage.v1\x1a\"framelane/api/v1/annotations.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8c\x02\n\x06\x41piKey\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x12\n\nkey_prefix\x18\x03 \x01(\t\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x45\n\x0clast_used_at\x18\x05 \x01(\x0b\x32\x16.google.protobuf.ValueB\x17\xd2\xf3\x18\x13\x12\tdate-time\x1a\x06string\x12\x43\n\nrevoked_at\x18\x06 \x01(\x0b\x32\x16.google.protobuf.ValueB\x17\xd2\xf3\x18\x13\x12\tdate-time\x1a\x06string\x12\x10\n\x03key\x18\x07 \x01(\tH\x00\x88\x01\x01\x42\x06\n\x04_key\"#\n\x13\x43reateApiKeyRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"3\n\x12ListApiKeysRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x0e\n\x06\x63ursor\x18\x02 \x01(\t\"\x8c\x01\n\x13ListApiKeysResponse\x12(\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x1a.framelane.usage.v1.ApiKey\x12\x39\n\x0bnext_cursor\x18\x02 \x01(\x0b\x32\x16.google.protobuf.ValueB\x0c\xd2\xf3\x18\x08\x1a\x06string\x12\x10\n\x08has_more\x18\x03 \x01(\x08\"%\n\x13RevokeApiKeyRequest\x12\x0e\n\x06key_id\x18\x01 \x01(\t\"\x80\x01\n\tWorkspace\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12)\n\x04plan\x18\x03 \x01(\tB\x1b\xd2\xf3\x18\x17\n\x04\x66ree\n\x03pro\n\nenterprise\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x15\n\x13GetWorkspaceRequest\"&\n\x16UpdateWorkspaceRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x18\n\x16\x44\x65leteWorkspaceRequest\"&\n\x13\x41uthenticateRequest\x12\x0f\n\x07\x61pi_key\x18\x01 \x01(\t\"?\n\tPrincipal\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12\x0c\n\x04plan\x18\x03 \x01(\t2\xb0\x06\n\x0e\x41\x63\x63ountService\x12s\n\x0c\x43reateApiKey\x12\'.framelane.usage.v1.CreateApiKeyRequest\x1a\x1a.framelane.usage.v1.ApiKey\"\x1e\xca\xf3\x18\x03\x10\xc9\x01\x82\xd3\xe4\x93\x02\x11\"\x0c/v1/api-keys:\x01*\x12t\n\x0bListApiKeys\x12&.framelane.usage.v1.ListApiKeysRequest\x1a\'.framelane.usage.v1.ListApiKeysResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\x0c/v1/api-keys\x12u\n\x0cRevokeApiKey\x12\'.framelane.usage.v1.RevokeApiKeyRequest\x1a\x16.google.protobuf.Empty\"$\xca\xf3\x18\x03\x10\xcc\x01\x82\xd3\xe4\x93\x02\x17*\x15/v1/api-keys/{key_id}\x12m\n\x0cGetWorkspace\x12\'.framelane.usage.v1.GetWorkspaceRequest\x1a\x1d.framelane.usage.v1.Workspace\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/workspace\x12v\n\x0fUpdateWorkspace\x12*.framelane.usage.v1.UpdateWorkspaceRequest\x1a\x1d.framelane.usage.v1.Workspace\"\x18\x82\xd3\xe4\x93\x02\x12\x32\r/v1/workspace:\x01*\x12s\n\x0f\x44\x65leteWorkspace\x12*.framelane.usage.v1.DeleteWorkspaceRequest\x1a\x16.google.protobuf.Empty\"\x1c\xca\xf3\x18\x03\x10\xcc\x01\x82\xd3\xe4\x93\x02\x0f*\r/v1/workspace\x12`\n\x0c\x41uthenticate\x12\'.framelane.usage.v1.AuthenticateRequest\x1a\x1d.framelane.usage.v1.Principal\"\x08\xca\xf3\x18\x04\x08\x01 \x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n framelane/usage/v1/account.proto\x12\x12\x66ramelane.usage.v1\x1a\"framelane/api/v1/annotations.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8c\x02\n\x06\x41piKey\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x12\n\nkey_prefix\x18\x03 \x01(\t\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x45\n\x0clast_used_at\x18\x05 \x01(\x0b\x32\x16.google.protobuf.ValueB\x17\xd2\xf3\x18\x13\x12\tdate-time\x1a\x06string\x12\x43\n\nrevoked_at\x18\x06 \x01(\x0b\x32\x16.google.protobuf.ValueB\x17\xd2\xf3\x18\x13\x12\tdate-time\x1a\x06string\x12\x10\n\x03key\x18\x07 \x01(\tH\x00\x88\x01\x01\x42\x06\n\x04_key\".\n\x13\x43reateApiKeyRequest\x12\x17\n\x04name\x18\x01 \x01(\tB\t\xd2\xf3\x18\x05\x38\x01@\xff\x01\"K\n\x12ListApiKeysRequest\x12%\n\x05limit\x18\x01 \x01(\x05\x42\x16\xd2\xf3\x18\x12)\x00\x00\x00\x00\x00\x00\x00\x00\x31\x00\x00\x00\x00\x00\x00Y@\x12\x0e\n\x06\x63ursor\x18\x02 \x01(\t\"\x8c\x01\n\x13ListApiKeysResponse\x12(\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x1a.framelane.usage.v1.ApiKey\x12\x39\n\x0bnext_cursor\x18\x02 \x01(\x0b\x32\x16.google.protobuf.ValueB\x0c\xd2\xf3\x18\x08\x1a\x06string\x12\x10\n\x08has_more\x18\x03 \x01(\x08\"%\n\x13RevokeApiKeyRequest\x12\x0e\n\x06key_id\x18\x01 \x01(\t\"\x80\x01\n\tWorkspace\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12)\n\x04plan\x18\x03 \x01(\tB\x1b\xd2\xf3\x18\x17\n\x04\x66ree\n\x03pro\n\nenterprise\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x15\n\x13GetWorkspaceRequest\"0\n\x16UpdateWorkspaceRequest\x12\x16\n\x04name\x18\x01 \x01(\tB\x08\xd2\xf3\x18\x04\x38\x02@d\"\x18\n\x16\x44\x65leteWorkspaceRequest\"&\n\x13\x41uthenticateRequest\x12\x0f\n\x07\x61pi_key\x18\x01 \x01(\t\"?\n\tPrincipal\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12\x0c\n\x04plan\x18\x03 \x01(\t\"C\n\rSignupRequest\x12\x16\n\x0eworkspace_name\x18\x01 \x01(\t\x12\x1a\n\x05\x65mail\x18\x02 \x01(\tB\x0b\xd2\xf3\x18\x07\x12\x05\x65mail\"\x9a\x01\n\x0eSignupResponse\x12\x30\n\tworkspace\x18\x01 \x01(\x0b\x32\x1d.framelane.usage.v1.Workspace\x12+\n\x07\x61pi_key\x18\x02 \x01(\x0b\x32\x1a.framelane.usage.v1.ApiKey\x12)\n\x12\x65mail_verification\x18\x03 \x01(\tB\r\xd2\xf3\x18\t\n\x07pending\"C\n\x13VerifySignupRequest\x12\x1a\n\x05\x65mail\x18\x01 \x01(\tB\x0b\xd2\xf3\x18\x07\x12\x05\x65mail\x12\x10\n\x08otp_code\x18\x02 \x01(\t\"t\n\x14VerifySignupResponse\x12\x30\n\tworkspace\x18\x01 \x01(\x0b\x32\x1d.framelane.usage.v1.Workspace\x12*\n\x12\x65mail_verification\x18\x02 \x01(\tB\x0e\xd2\xf3\x18\n\n\x08verified2\xb1\x08\n\x0e\x41\x63\x63ountService\x12s\n\x0c\x43reateApiKey\x12\'.framelane.usage.v1.CreateApiKeyRequest\x1a\x1a.framelane.usage.v1.ApiKey\"\x1e\xca\xf3\x18\x03\x10\xc9\x01\x82\xd3\xe4\x93\x02\x11\"\x0c/v1/api-keys:\x01*\x12t\n\x0bListApiKeys\x12&.framelane.usage.v1.ListApiKeysRequest\x1a\'.framelane.usage.v1.ListApiKeysResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\x0c/v1/api-keys\x12u\n\x0cRevokeApiKey\x12\'.framelane.usage.v1.RevokeApiKeyRequest\x1a\x16.google.protobuf.Empty\"$\xca\xf3\x18\x03\x10\xcc\x01\x82\xd3\xe4\x93\x02\x17*\x15/v1/api-keys/{key_id}\x12m\n\x0cGetWorkspace\x12\'.framelane.usage.v1.GetWorkspaceRequest\x1a\x1d.framelane.usage.v1.Workspace\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/workspace\x12v\n\x0fUpdateWorkspace\x12*.framelane.usage.v1.UpdateWorkspaceRequest\x1a\x1d.framelane.usage.v1.Workspace\"\x18\x82\xd3\xe4\x93\x02\x12\x32\r/v1/workspace:\x01*\x12s\n\x0f\x44\x65leteWorkspace\x12*.framelane.usage.v1.DeleteWorkspaceRequest\x1a\x16.google.protobuf.Empty\"\x1c\xca\xf3\x18\x03\x10\xcc\x01\x82\xd3\xe4\x93\x02\x0f*\r/v1/workspace\x12w\n\x06Signup\x12!.framelane.usage.v1.SignupRequest\x1a\".framelane.usage.v1.SignupResponse\"&\xca\xf3\x18\r\x08\x01\x10\xc9\x01\x1a\x06\x63reate\x82\xd3\xe4\x93\x02\x0f\"\n/v1/signup:\x01*\x12\x85\x01\n\x0cVerifySignup\x12\'.framelane.usage.v1.VerifySignupRequest\x1a(.framelane.usage.v1.VerifySignupResponse\"\"\xca\xf3\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x16\"\x11/v1/signup/verify:\x01*\x12`\n\x0c\x41uthenticate\x12\'.framelane.usage.v1.AuthenticateRequest\x1a\x1d.framelane.usage.v1.Principal\"\x08\xca\xf3\x18\x04\x08\x01 \x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,10 +40,24 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_APIKEY'].fields_by_name['last_used_at']._serialized_options = b'\322\363\030\023\022\tdate-time\032\006string'
   _globals['_APIKEY'].fields_by_name['revoked_at']._loaded_options = None
   _globals['_APIKEY'].fields_by_name['revoked_at']._serialized_options = b'\322\363\030\023\022\tdate-time\032\006string'
+  _globals['_CREATEAPIKEYREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_CREATEAPIKEYREQUEST'].fields_by_name['name']._serialized_options = b'\322\363\030\0058\001@\377\001'
+  _globals['_LISTAPIKEYSREQUEST'].fields_by_name['limit']._loaded_options = None
+  _globals['_LISTAPIKEYSREQUEST'].fields_by_name['limit']._serialized_options = b'\322\363\030\022)\000\000\000\000\000\000\000\0001\000\000\000\000\000\000Y@'
   _globals['_LISTAPIKEYSRESPONSE'].fields_by_name['next_cursor']._loaded_options = None
   _globals['_LISTAPIKEYSRESPONSE'].fields_by_name['next_cursor']._serialized_options = b'\322\363\030\010\032\006string'
   _globals['_WORKSPACE'].fields_by_name['plan']._loaded_options = None
   _globals['_WORKSPACE'].fields_by_name['plan']._serialized_options = b'\322\363\030\027\n\004free\n\003pro\n\nenterprise'
+  _globals['_UPDATEWORKSPACEREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_UPDATEWORKSPACEREQUEST'].fields_by_name['name']._serialized_options = b'\322\363\030\0048\002@d'
+  _globals['_SIGNUPREQUEST'].fields_by_name['email']._loaded_options = None
+  _globals['_SIGNUPREQUEST'].fields_by_name['email']._serialized_options = b'\322\363\030\007\022\005email'
+  _globals['_SIGNUPRESPONSE'].fields_by_name['email_verification']._loaded_options = None
+  _globals['_SIGNUPRESPONSE'].fields_by_name['email_verification']._serialized_options = b'\322\363\030\t\n\007pending'
+  _globals['_VERIFYSIGNUPREQUEST'].fields_by_name['email']._loaded_options = None
+  _globals['_VERIFYSIGNUPREQUEST'].fields_by_name['email']._serialized_options = b'\322\363\030\007\022\005email'
+  _globals['_VERIFYSIGNUPRESPONSE'].fields_by_name['email_verification']._loaded_options = None
+  _globals['_VERIFYSIGNUPRESPONSE'].fields_by_name['email_verification']._serialized_options = b'\322\363\030\n\n\010verified'
   _globals['_ACCOUNTSERVICE'].methods_by_name['CreateApiKey']._loaded_options = None
   _globals['_ACCOUNTSERVICE'].methods_by_name['CreateApiKey']._serialized_options = b'\312\363\030\003\020\311\001\202\323\344\223\002\021\"\014/v1/api-keys:\001*'
   _globals['_ACCOUNTSERVICE'].methods_by_name['ListApiKeys']._loaded_options = None
@@ -56,30 +70,42 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ACCOUNTSERVICE'].methods_by_name['UpdateWorkspace']._serialized_options = b'\202\323\344\223\002\0222\r/v1/workspace:\001*'
   _globals['_ACCOUNTSERVICE'].methods_by_name['DeleteWorkspace']._loaded_options = None
   _globals['_ACCOUNTSERVICE'].methods_by_name['DeleteWorkspace']._serialized_options = b'\312\363\030\003\020\314\001\202\323\344\223\002\017*\r/v1/workspace'
+  _globals['_ACCOUNTSERVICE'].methods_by_name['Signup']._loaded_options = None
+  _globals['_ACCOUNTSERVICE'].methods_by_name['Signup']._serialized_options = b'\312\363\030\r\010\001\020\311\001\032\006create\202\323\344\223\002\017\"\n/v1/signup:\001*'
+  _globals['_ACCOUNTSERVICE'].methods_by_name['VerifySignup']._loaded_options = None
+  _globals['_ACCOUNTSERVICE'].methods_by_name['VerifySignup']._serialized_options = b'\312\363\030\002\010\001\202\323\344\223\002\026\"\021/v1/signup/verify:\001*'
   _globals['_ACCOUNTSERVICE'].methods_by_name['Authenticate']._loaded_options = None
   _globals['_ACCOUNTSERVICE'].methods_by_name['Authenticate']._serialized_options = b'\312\363\030\004\010\001 \001'
   _globals['_APIKEY']._serialized_start=215
   _globals['_APIKEY']._serialized_end=483
   _globals['_CREATEAPIKEYREQUEST']._serialized_start=485
-  _globals['_CREATEAPIKEYREQUEST']._serialized_end=520
-  _globals['_LISTAPIKEYSREQUEST']._serialized_start=522
-  _globals['_LISTAPIKEYSREQUEST']._serialized_end=573
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=576
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=716
-  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=718
-  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=755
-  _globals['_WORKSPACE']._serialized_start=758
-  _globals['_WORKSPACE']._serialized_end=886
-  _globals['_GETWORKSPACEREQUEST']._serialized_start=888
-  _globals['_GETWORKSPACEREQUEST']._serialized_end=909
-  _globals['_UPDATEWORKSPACEREQUEST']._serialized_start=911
-  _globals['_UPDATEWORKSPACEREQUEST']._serialized_end=949
-  _globals['_DELETEWORKSPACEREQUEST']._serialized_start=951
-  _globals['_DELETEWORKSPACEREQUEST']._serialized_end=975
-  _globals['_AUTHENTICATEREQUEST']._serialized_start=977
-  _globals['_AUTHENTICATEREQUEST']._serialized_end=1015
-  _globals['_PRINCIPAL']._serialized_start=1017
-  _globals['_PRINCIPAL']._serialized_end=1080
-  _globals['_ACCOUNTSERVICE']._serialized_start=1083
-  _globals['_ACCOUNTSERVICE']._serialized_end=1899
+  _globals['_CREATEAPIKEYREQUEST']._serialized_end=531
+  _globals['_LISTAPIKEYSREQUEST']._serialized_start=533
+  _globals['_LISTAPIKEYSREQUEST']._serialized_end=608
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=611
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=751
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=753
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=790
+  _globals['_WORKSPACE']._serialized_start=793
+  _globals['_WORKSPACE']._serialized_end=921
+  _globals['_GETWORKSPACEREQUEST']._serialized_start=923
+  _globals['_GETWORKSPACEREQUEST']._serialized_end=944
+  _globals['_UPDATEWORKSPACEREQUEST']._serialized_start=946
+  _globals['_UPDATEWORKSPACEREQUEST']._serialized_end=994
+  _globals['_DELETEWORKSPACEREQUEST']._serialized_start=996
+  _globals['_DELETEWORKSPACEREQUEST']._serialized_end=1020
+  _globals['_AUTHENTICATEREQUEST']._serialized_start=1022
+  _globals['_AUTHENTICATEREQUEST']._serialized_end=1060
+  _globals['_PRINCIPAL']._serialized_start=1062
+  _globals['_PRINCIPAL']._serialized_end=1125
+  _globals['_SIGNUPREQUEST']._serialized_start=1127
+  _globals['_SIGNUPREQUEST']._serialized_end=1194
+  _globals['_SIGNUPRESPONSE']._serialized_start=1197
+  _globals['_SIGNUPRESPONSE']._serialized_end=1351
+  _globals['_VERIFYSIGNUPREQUEST']._serialized_start=1353
+  _globals['_VERIFYSIGNUPREQUEST']._serialized_end=1420
+  _globals['_VERIFYSIGNUPRESPONSE']._serialized_start=1422
+  _globals['_VERIFYSIGNUPRESPONSE']._serialized_end=1538
+  _globals['_ACCOUNTSERVICE']._serialized_start=1541
+  _globals['_ACCOUNTSERVICE']._serialized_end=2614
 # @@protoc_insertion_point(module_scope)

@@ -102,3 +102,37 @@ class Principal(_message.Message):
     key_id: str
     plan: str
     def __init__(self, workspace_id: _Optional[str] = ..., key_id: _Optional[str] = ..., plan: _Optional[str] = ...) -> None: ...
+
+class SignupRequest(_message.Message):
+    __slots__ = ("workspace_name", "email")
+    WORKSPACE_NAME_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    workspace_name: str
+    email: str
+    def __init__(self, workspace_name: _Optional[str] = ..., email: _Optional[str] = ...) -> None: ...
+
+class SignupResponse(_message.Message):
+    __slots__ = ("workspace", "api_key", "email_verification")
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    API_KEY_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_VERIFICATION_FIELD_NUMBER: _ClassVar[int]
+    workspace: Workspace
+    api_key: ApiKey
+    email_verification: str
+    def __init__(self, workspace: _Optional[_Union[Workspace, _Mapping]] = ..., api_key: _Optional[_Union[ApiKey, _Mapping]] = ..., email_verification: _Optional[str] = ...) -> None: ...
+
+class VerifySignupRequest(_message.Message):
+    __slots__ = ("email", "otp_code")
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    OTP_CODE_FIELD_NUMBER: _ClassVar[int]
+    email: str
+    otp_code: str
+    def __init__(self, email: _Optional[str] = ..., otp_code: _Optional[str] = ...) -> None: ...
+
+class VerifySignupResponse(_message.Message):
+    __slots__ = ("workspace", "email_verification")
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_VERIFICATION_FIELD_NUMBER: _ClassVar[int]
+    workspace: Workspace
+    email_verification: str
+    def __init__(self, workspace: _Optional[_Union[Workspace, _Mapping]] = ..., email_verification: _Optional[str] = ...) -> None: ...

@@ -66,6 +66,16 @@ class AccountServiceStub:
                 request_serializer=framelane_dot_usage_dot_v1_dot_account__pb2.DeleteWorkspaceRequest.SerializeToString,
                 response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
                 _registered_method=True)
+        self.Signup = channel.unary_unary(
+                '/framelane.usage.v1.AccountService/Signup',
+                request_serializer=framelane_dot_usage_dot_v1_dot_account__pb2.SignupRequest.SerializeToString,
+                response_deserializer=framelane_dot_usage_dot_v1_dot_account__pb2.SignupResponse.FromString,
+                _registered_method=True)
+        self.VerifySignup = channel.unary_unary(
+                '/framelane.usage.v1.AccountService/VerifySignup',
+                request_serializer=framelane_dot_usage_dot_v1_dot_account__pb2.VerifySignupRequest.SerializeToString,
+                response_deserializer=framelane_dot_usage_dot_v1_dot_account__pb2.VerifySignupResponse.FromString,
+                _registered_method=True)
         self.Authenticate = channel.unary_unary(
                 '/framelane.usage.v1.AccountService/Authenticate',
                 request_serializer=framelane_dot_usage_dot_v1_dot_account__pb2.AuthenticateRequest.SerializeToString,
@@ -113,6 +123,22 @@ class AccountServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Signup(self, request, context):
+        """Creates a workspace and its first API key, and emails a 6-digit code to `email`. The key is
+        inert (403 email_not_verified) until the code is verified.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VerifySignup(self, request, context):
+        """Activates the signup's key with the emailed code. Wrong code 400 invalid_otp, expired code
+        410 otp_expired; 5 wrong codes lock the email for 15 minutes (429 rate_limited).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Authenticate(self, request, context):
         """Resolves a bearer key to its workspace. Called by every service's auth interceptor.
         """
@@ -152,6 +178,16 @@ def add_AccountServiceServicer_to_server(servicer, server):
                     servicer.DeleteWorkspace,
                     request_deserializer=framelane_dot_usage_dot_v1_dot_account__pb2.DeleteWorkspaceRequest.FromString,
                     response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'Signup': grpc.unary_unary_rpc_method_handler(
+                    servicer.Signup,
+                    request_deserializer=framelane_dot_usage_dot_v1_dot_account__pb2.SignupRequest.FromString,
+                    response_serializer=framelane_dot_usage_dot_v1_dot_account__pb2.SignupResponse.SerializeToString,
+            ),
+            'VerifySignup': grpc.unary_unary_rpc_method_handler(
+                    servicer.VerifySignup,
+                    request_deserializer=framelane_dot_usage_dot_v1_dot_account__pb2.VerifySignupRequest.FromString,
+                    response_serializer=framelane_dot_usage_dot_v1_dot_account__pb2.VerifySignupResponse.SerializeToString,
             ),
             'Authenticate': grpc.unary_unary_rpc_method_handler(
                     servicer.Authenticate,
@@ -322,6 +358,60 @@ class AccountService:
             '/framelane.usage.v1.AccountService/DeleteWorkspace',
             framelane_dot_usage_dot_v1_dot_account__pb2.DeleteWorkspaceRequest.SerializeToString,
             google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Signup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/framelane.usage.v1.AccountService/Signup',
+            framelane_dot_usage_dot_v1_dot_account__pb2.SignupRequest.SerializeToString,
+            framelane_dot_usage_dot_v1_dot_account__pb2.SignupResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VerifySignup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/framelane.usage.v1.AccountService/VerifySignup',
+            framelane_dot_usage_dot_v1_dot_account__pb2.VerifySignupRequest.SerializeToString,
+            framelane_dot_usage_dot_v1_dot_account__pb2.VerifySignupResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -28,13 +28,17 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x66ramelane/usage/v1/usage.proto\x12\x12\x66ramelane.usage.v1\x1a\"framelane/api/v1/annotations.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"R\n\x12\x41\x64mitRenderRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x16\n\x0erender_minutes\x18\x03 \x01(\x01\"S\n\tAdmission\x12\x46\n\x18render_minutes_remaining\x18\x01 \x01(\x0b\x32\x16.google.protobuf.ValueB\x0c\xd2\xf3\x18\x08\x1a\x06number\">\n\x18GetWorkspaceUsageRequest\x12\"\n\x06period\x18\x01 \x01(\tB\x12\xd2\xf3\x18\x0e\n\x02\x37\x64\n\x03\x33\x30\x64\n\x03\x39\x30\x64\"\xc4\x02\n\x0eWorkspaceUsage\x12\x30\n\x0cperiod_start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nperiod_end\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0erender_minutes\x18\x03 \x01(\x01\x12\x12\n\ntask_count\x18\x04 \x01(\x05\x12\x14\n\x0c\x65gress_bytes\x18\x05 \x01(\x01\x12)\n\x04plan\x18\x06 \x01(\tB\x1b\xd2\xf3\x18\x17\n\x04\x66ree\n\x03pro\n\nenterprise\x12\x42\n\x14render_minutes_limit\x18\x07 \x01(\x0b\x32\x16.google.protobuf.ValueB\x0c\xd2\xf3\x18\x08\x1a\x06number\x12\x1f\n\x17render_minutes_reserved\x18\x08 \x01(\x01\x32\xf3\x01\n\x0cUsageService\x12\x82\x01\n\x11GetWorkspaceUsage\x12,.framelane.usage.v1.GetWorkspaceUsageRequest\x1a\".framelane.usage.v1.WorkspaceUsage\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/workspace/usage\x12^\n\x0b\x41\x64mitRender\x12&.framelane.usage.v1.AdmitRenderRequest\x1a\x1d.framelane.usage.v1.Admission\"\x08\xca\xf3\x18\x04\x08\x01 \x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x66ramelane/usage/v1/usage.proto\x12\x12\x66ramelane.usage.v1\x1a\"framelane/api/v1/annotations.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"]\n\x0f\x41\x64mitJobRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x16\n\x0erender_minutes\x18\x04 \x01(\x01\"_\n\x15TakeRateTokensRequest\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0c\n\x04plan\x18\x02 \x01(\t\x12\x12\n\nrate_class\x18\x03 \x01(\t\x12\x14\n\x0cwindow_start\x18\x04 \x01(\x03\"C\n\tRateGrant\x12\x0f\n\x07granted\x18\x01 \x01(\x05\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x16\n\x0ewindow_seconds\x18\x03 \x01(\x05\"#\n!CreateBillingPortalSessionRequest\".\n\x14\x42illingPortalSession\x12\x16\n\x03url\x18\x01 \x01(\tB\t\xd2\xf3\x18\x05\x12\x03uri\"\x17\n\x15PreviewInvoiceRequest\"o\n\x0bInvoiceLine\x12\x13\n\x0b\x64\x65scription\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x01\x12\x0c\n\x04unit\x18\x03 \x01(\t\x12\x17\n\x0funit_amount_usd\x18\x04 \x01(\x01\x12\x12\n\namount_usd\x18\x05 \x01(\x01\"\xf2\x01\n\x0eInvoicePreview\x12)\n\x04plan\x18\x01 \x01(\tB\x1b\xd2\xf3\x18\x17\n\x04\x66ree\n\x03pro\n\nenterprise\x12\x30\n\x0cperiod_start\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nperiod_end\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\x12.\n\x05lines\x18\x05 \x03(\x0b\x32\x1f.framelane.usage.v1.InvoiceLine\x12\x11\n\ttotal_usd\x18\x06 \x01(\x01\"R\n\x12\x41\x64mitRenderRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x16\n\x0erender_minutes\x18\x03 \x01(\x01\"\x83\x01\n\tAdmission\x12\x46\n\x18render_minutes_remaining\x18\x01 \x01(\x0b\x32\x16.google.protobuf.ValueB\x0c\xd2\xf3\x18\x08\x1a\x06number\x12\x19\n\x11\x63oncurrency_limit\x18\x02 \x01(\x05\x12\x13\n\x0b\x61\x63tive_jobs\x18\x03 \x01(\x05\"N\n\x18GetWorkspaceUsageRequest\x12\'\n\x06period\x18\x01 \x01(\tB\x12\xd2\xf3\x18\x0e\n\x02\x37\x64\n\x03\x33\x30\x64\n\x03\x39\x30\x64H\x00\x88\x01\x01\x42\t\n\x07_period\"\xf4\x02\n\x0eWorkspaceUsage\x12\x30\n\x0cperiod_start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nperiod_end\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0erender_minutes\x18\x03 \x01(\x01\x12\x12\n\ntask_count\x18\x04 \x01(\x05\x12\x14\n\x0c\x65gress_bytes\x18\x05 \x01(\x01\x12)\n\x04plan\x18\x06 \x01(\tB\x1b\xd2\xf3\x18\x17\n\x04\x66ree\n\x03pro\n\nenterprise\x12\x42\n\x14render_minutes_limit\x18\x07 \x01(\x0b\x32\x16.google.protobuf.ValueB\x0c\xd2\xf3\x18\x08\x1a\x06number\x12\x1f\n\x17render_minutes_reserved\x18\x08 \x01(\x01\x12\x19\n\x11\x63oncurrency_limit\x18\t \x01(\x05\x12\x13\n\x0b\x61\x63tive_jobs\x18\n \x01(\x05\x32\xd9\x05\n\x0cUsageService\x12\x82\x01\n\x11GetWorkspaceUsage\x12,.framelane.usage.v1.GetWorkspaceUsageRequest\x1a\".framelane.usage.v1.WorkspaceUsage\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/workspace/usage\x12^\n\x0b\x41\x64mitRender\x12&.framelane.usage.v1.AdmitRenderRequest\x1a\x1d.framelane.usage.v1.Admission\"\x08\xca\xf3\x18\x04\x08\x01 \x01\x12X\n\x08\x41\x64mitJob\x12#.framelane.usage.v1.AdmitJobRequest\x1a\x1d.framelane.usage.v1.Admission\"\x08\xca\xf3\x18\x04\x08\x01 \x01\x12\x64\n\x0eTakeRateTokens\x12).framelane.usage.v1.TakeRateTokensRequest\x1a\x1d.framelane.usage.v1.RateGrant\"\x08\xca\xf3\x18\x04\x08\x01 \x01\x12\x9c\x01\n\x1a\x43reateBillingPortalSession\x12\x35.framelane.usage.v1.CreateBillingPortalSessionRequest\x1a(.framelane.usage.v1.BillingPortalSession\"\x1d\x82\xd3\xe4\x93\x02\x17\"\x12/v1/billing/portal:\x01*\x12\x84\x01\n\x0ePreviewInvoice\x12).framelane.usage.v1.PreviewInvoiceRequest\x1a\".framelane.usage.v1.InvoicePreview\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/billing/invoice/previewb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'framelane.usage.v1.usage_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_BILLINGPORTALSESSION'].fields_by_name['url']._loaded_options = None
+  _globals['_BILLINGPORTALSESSION'].fields_by_name['url']._serialized_options = b'\322\363\030\005\022\003uri'
+  _globals['_INVOICEPREVIEW'].fields_by_name['plan']._loaded_options = None
+  _globals['_INVOICEPREVIEW'].fields_by_name['plan']._serialized_options = b'\322\363\030\027\n\004free\n\003pro\n\nenterprise'
   _globals['_ADMISSION'].fields_by_name['render_minutes_remaining']._loaded_options = None
   _globals['_ADMISSION'].fields_by_name['render_minutes_remaining']._serialized_options = b'\322\363\030\010\032\006number'
   _globals['_GETWORKSPACEUSAGEREQUEST'].fields_by_name['period']._loaded_options = None
@@ -47,14 +51,38 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_USAGESERVICE'].methods_by_name['GetWorkspaceUsage']._serialized_options = b'\202\323\344\223\002\025\022\023/v1/workspace/usage'
   _globals['_USAGESERVICE'].methods_by_name['AdmitRender']._loaded_options = None
   _globals['_USAGESERVICE'].methods_by_name['AdmitRender']._serialized_options = b'\312\363\030\004\010\001 \001'
-  _globals['_ADMITRENDERREQUEST']._serialized_start=183
-  _globals['_ADMITRENDERREQUEST']._serialized_end=265
-  _globals['_ADMISSION']._serialized_start=267
-  _globals['_ADMISSION']._serialized_end=350
-  _globals['_GETWORKSPACEUSAGEREQUEST']._serialized_start=352
-  _globals['_GETWORKSPACEUSAGEREQUEST']._serialized_end=414
-  _globals['_WORKSPACEUSAGE']._serialized_start=417
-  _globals['_WORKSPACEUSAGE']._serialized_end=741
-  _globals['_USAGESERVICE']._serialized_start=744
-  _globals['_USAGESERVICE']._serialized_end=987
+  _globals['_USAGESERVICE'].methods_by_name['AdmitJob']._loaded_options = None
+  _globals['_USAGESERVICE'].methods_by_name['AdmitJob']._serialized_options = b'\312\363\030\004\010\001 \001'
+  _globals['_USAGESERVICE'].methods_by_name['TakeRateTokens']._loaded_options = None
+  _globals['_USAGESERVICE'].methods_by_name['TakeRateTokens']._serialized_options = b'\312\363\030\004\010\001 \001'
+  _globals['_USAGESERVICE'].methods_by_name['CreateBillingPortalSession']._loaded_options = None
+  _globals['_USAGESERVICE'].methods_by_name['CreateBillingPortalSession']._serialized_options = b'\202\323\344\223\002\027\"\022/v1/billing/portal:\001*'
+  _globals['_USAGESERVICE'].methods_by_name['PreviewInvoice']._loaded_options = None
+  _globals['_USAGESERVICE'].methods_by_name['PreviewInvoice']._serialized_options = b'\202\323\344\223\002\035\022\033/v1/billing/invoice/preview'
+  _globals['_ADMITJOBREQUEST']._serialized_start=183
+  _globals['_ADMITJOBREQUEST']._serialized_end=276
+  _globals['_TAKERATETOKENSREQUEST']._serialized_start=278
+  _globals['_TAKERATETOKENSREQUEST']._serialized_end=373
+  _globals['_RATEGRANT']._serialized_start=375
+  _globals['_RATEGRANT']._serialized_end=442
+  _globals['_CREATEBILLINGPORTALSESSIONREQUEST']._serialized_start=444
+  _globals['_CREATEBILLINGPORTALSESSIONREQUEST']._serialized_end=479
+  _globals['_BILLINGPORTALSESSION']._serialized_start=481
+  _globals['_BILLINGPORTALSESSION']._serialized_end=527
+  _globals['_PREVIEWINVOICEREQUEST']._serialized_start=529
+  _globals['_PREVIEWINVOICEREQUEST']._serialized_end=552
+  _globals['_INVOICELINE']._serialized_start=554
+  _globals['_INVOICELINE']._serialized_end=665
+  _globals['_INVOICEPREVIEW']._serialized_start=668
+  _globals['_INVOICEPREVIEW']._serialized_end=910
+  _globals['_ADMITRENDERREQUEST']._serialized_start=912
+  _globals['_ADMITRENDERREQUEST']._serialized_end=994
+  _globals['_ADMISSION']._serialized_start=997
+  _globals['_ADMISSION']._serialized_end=1128
+  _globals['_GETWORKSPACEUSAGEREQUEST']._serialized_start=1130
+  _globals['_GETWORKSPACEUSAGEREQUEST']._serialized_end=1208
+  _globals['_WORKSPACEUSAGE']._serialized_start=1211
+  _globals['_WORKSPACEUSAGE']._serialized_end=1583
+  _globals['_USAGESERVICE']._serialized_start=1586
+  _globals['_USAGESERVICE']._serialized_end=2315
 # @@protoc_insertion_point(module_scope)

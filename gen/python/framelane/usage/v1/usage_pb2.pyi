@@ -4,12 +4,91 @@ from framelane.api.v1 import annotations_pb2 as _annotations_pb2
 from google.api import annotations_pb2 as _annotations_pb2_1
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class AdmitJobRequest(_message.Message):
+    __slots__ = ("workspace_id", "job_id", "kind", "render_minutes")
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    RENDER_MINUTES_FIELD_NUMBER: _ClassVar[int]
+    workspace_id: str
+    job_id: str
+    kind: str
+    render_minutes: float
+    def __init__(self, workspace_id: _Optional[str] = ..., job_id: _Optional[str] = ..., kind: _Optional[str] = ..., render_minutes: _Optional[float] = ...) -> None: ...
+
+class TakeRateTokensRequest(_message.Message):
+    __slots__ = ("key_id", "plan", "rate_class", "window_start")
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    PLAN_FIELD_NUMBER: _ClassVar[int]
+    RATE_CLASS_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_START_FIELD_NUMBER: _ClassVar[int]
+    key_id: str
+    plan: str
+    rate_class: str
+    window_start: int
+    def __init__(self, key_id: _Optional[str] = ..., plan: _Optional[str] = ..., rate_class: _Optional[str] = ..., window_start: _Optional[int] = ...) -> None: ...
+
+class RateGrant(_message.Message):
+    __slots__ = ("granted", "limit", "window_seconds")
+    GRANTED_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    granted: int
+    limit: int
+    window_seconds: int
+    def __init__(self, granted: _Optional[int] = ..., limit: _Optional[int] = ..., window_seconds: _Optional[int] = ...) -> None: ...
+
+class CreateBillingPortalSessionRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class BillingPortalSession(_message.Message):
+    __slots__ = ("url",)
+    URL_FIELD_NUMBER: _ClassVar[int]
+    url: str
+    def __init__(self, url: _Optional[str] = ...) -> None: ...
+
+class PreviewInvoiceRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class InvoiceLine(_message.Message):
+    __slots__ = ("description", "quantity", "unit", "unit_amount_usd", "amount_usd")
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    UNIT_FIELD_NUMBER: _ClassVar[int]
+    UNIT_AMOUNT_USD_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_USD_FIELD_NUMBER: _ClassVar[int]
+    description: str
+    quantity: float
+    unit: str
+    unit_amount_usd: float
+    amount_usd: float
+    def __init__(self, description: _Optional[str] = ..., quantity: _Optional[float] = ..., unit: _Optional[str] = ..., unit_amount_usd: _Optional[float] = ..., amount_usd: _Optional[float] = ...) -> None: ...
+
+class InvoicePreview(_message.Message):
+    __slots__ = ("plan", "period_start", "period_end", "currency", "lines", "total_usd")
+    PLAN_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_START_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_END_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_USD_FIELD_NUMBER: _ClassVar[int]
+    plan: str
+    period_start: _timestamp_pb2.Timestamp
+    period_end: _timestamp_pb2.Timestamp
+    currency: str
+    lines: _containers.RepeatedCompositeFieldContainer[InvoiceLine]
+    total_usd: float
+    def __init__(self, plan: _Optional[str] = ..., period_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., currency: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[InvoiceLine, _Mapping]]] = ..., total_usd: _Optional[float] = ...) -> None: ...
 
 class AdmitRenderRequest(_message.Message):
     __slots__ = ("workspace_id", "job_id", "render_minutes")
@@ -22,10 +101,14 @@ class AdmitRenderRequest(_message.Message):
     def __init__(self, workspace_id: _Optional[str] = ..., job_id: _Optional[str] = ..., render_minutes: _Optional[float] = ...) -> None: ...
 
 class Admission(_message.Message):
-    __slots__ = ("render_minutes_remaining",)
+    __slots__ = ("render_minutes_remaining", "concurrency_limit", "active_jobs")
     RENDER_MINUTES_REMAINING_FIELD_NUMBER: _ClassVar[int]
+    CONCURRENCY_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_JOBS_FIELD_NUMBER: _ClassVar[int]
     render_minutes_remaining: _struct_pb2.Value
-    def __init__(self, render_minutes_remaining: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ...) -> None: ...
+    concurrency_limit: int
+    active_jobs: int
+    def __init__(self, render_minutes_remaining: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., concurrency_limit: _Optional[int] = ..., active_jobs: _Optional[int] = ...) -> None: ...
 
 class GetWorkspaceUsageRequest(_message.Message):
     __slots__ = ("period",)
@@ -34,7 +117,7 @@ class GetWorkspaceUsageRequest(_message.Message):
     def __init__(self, period: _Optional[str] = ...) -> None: ...
 
 class WorkspaceUsage(_message.Message):
-    __slots__ = ("period_start", "period_end", "render_minutes", "task_count", "egress_bytes", "plan", "render_minutes_limit", "render_minutes_reserved")
+    __slots__ = ("period_start", "period_end", "render_minutes", "task_count", "egress_bytes", "plan", "render_minutes_limit", "render_minutes_reserved", "concurrency_limit", "active_jobs")
     PERIOD_START_FIELD_NUMBER: _ClassVar[int]
     PERIOD_END_FIELD_NUMBER: _ClassVar[int]
     RENDER_MINUTES_FIELD_NUMBER: _ClassVar[int]
@@ -43,6 +126,8 @@ class WorkspaceUsage(_message.Message):
     PLAN_FIELD_NUMBER: _ClassVar[int]
     RENDER_MINUTES_LIMIT_FIELD_NUMBER: _ClassVar[int]
     RENDER_MINUTES_RESERVED_FIELD_NUMBER: _ClassVar[int]
+    CONCURRENCY_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_JOBS_FIELD_NUMBER: _ClassVar[int]
     period_start: _timestamp_pb2.Timestamp
     period_end: _timestamp_pb2.Timestamp
     render_minutes: float
@@ -51,4 +136,6 @@ class WorkspaceUsage(_message.Message):
     plan: str
     render_minutes_limit: _struct_pb2.Value
     render_minutes_reserved: float
-    def __init__(self, period_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., render_minutes: _Optional[float] = ..., task_count: _Optional[int] = ..., egress_bytes: _Optional[float] = ..., plan: _Optional[str] = ..., render_minutes_limit: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., render_minutes_reserved: _Optional[float] = ...) -> None: ...
+    concurrency_limit: int
+    active_jobs: int
+    def __init__(self, period_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., render_minutes: _Optional[float] = ..., task_count: _Optional[int] = ..., egress_bytes: _Optional[float] = ..., plan: _Optional[str] = ..., render_minutes_limit: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., render_minutes_reserved: _Optional[float] = ..., concurrency_limit: _Optional[int] = ..., active_jobs: _Optional[int] = ...) -> None: ...

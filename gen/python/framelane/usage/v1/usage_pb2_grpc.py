@@ -45,6 +45,26 @@ class UsageServiceStub:
                 request_serializer=framelane_dot_usage_dot_v1_dot_usage__pb2.AdmitRenderRequest.SerializeToString,
                 response_deserializer=framelane_dot_usage_dot_v1_dot_usage__pb2.Admission.FromString,
                 _registered_method=True)
+        self.AdmitJob = channel.unary_unary(
+                '/framelane.usage.v1.UsageService/AdmitJob',
+                request_serializer=framelane_dot_usage_dot_v1_dot_usage__pb2.AdmitJobRequest.SerializeToString,
+                response_deserializer=framelane_dot_usage_dot_v1_dot_usage__pb2.Admission.FromString,
+                _registered_method=True)
+        self.TakeRateTokens = channel.unary_unary(
+                '/framelane.usage.v1.UsageService/TakeRateTokens',
+                request_serializer=framelane_dot_usage_dot_v1_dot_usage__pb2.TakeRateTokensRequest.SerializeToString,
+                response_deserializer=framelane_dot_usage_dot_v1_dot_usage__pb2.RateGrant.FromString,
+                _registered_method=True)
+        self.CreateBillingPortalSession = channel.unary_unary(
+                '/framelane.usage.v1.UsageService/CreateBillingPortalSession',
+                request_serializer=framelane_dot_usage_dot_v1_dot_usage__pb2.CreateBillingPortalSessionRequest.SerializeToString,
+                response_deserializer=framelane_dot_usage_dot_v1_dot_usage__pb2.BillingPortalSession.FromString,
+                _registered_method=True)
+        self.PreviewInvoice = channel.unary_unary(
+                '/framelane.usage.v1.UsageService/PreviewInvoice',
+                request_serializer=framelane_dot_usage_dot_v1_dot_usage__pb2.PreviewInvoiceRequest.SerializeToString,
+                response_deserializer=framelane_dot_usage_dot_v1_dot_usage__pb2.InvoicePreview.FromString,
+                _registered_method=True)
 
 
 class UsageServiceServicer:
@@ -58,9 +78,39 @@ class UsageServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def AdmitRender(self, request, context):
-        """Reserves a render's estimated minutes against the plan's monthly cap, atomically per
-        workspace; quota_exceeded (402) when they do not fit. Released or settled by the render's
-        terminal event.
+        """AdmitJob with kind "render" (the renderer's caller).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AdmitJob(self, request, context):
+        """Admits a job of any kind: the plan's monthly cap (402 quota_exceeded) and then the plan's
+        active-processing limit (429 concurrency_exceeded), atomically per workspace. Idempotent per
+        job_id. The slot is released by the job's terminal event, or reclaimed when its lease
+        (renewed by every non-terminal event of the job) runs out.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TakeRateTokens(self, request, context):
+        """Takes a batch of request tokens for (key, rate class) from the shared fixed-window counter.
+        Called by every service's interceptor when its local batch runs out; granted 0 means limited.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateBillingPortalSession(self, request, context):
+        """The URL of the console's billing page (plans and payment are managed there).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PreviewInvoice(self, request, context):
+        """The current billing period's invoice so far: the plan's base price plus metered overage.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -78,6 +128,26 @@ def add_UsageServiceServicer_to_server(servicer, server):
                     servicer.AdmitRender,
                     request_deserializer=framelane_dot_usage_dot_v1_dot_usage__pb2.AdmitRenderRequest.FromString,
                     response_serializer=framelane_dot_usage_dot_v1_dot_usage__pb2.Admission.SerializeToString,
+            ),
+            'AdmitJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.AdmitJob,
+                    request_deserializer=framelane_dot_usage_dot_v1_dot_usage__pb2.AdmitJobRequest.FromString,
+                    response_serializer=framelane_dot_usage_dot_v1_dot_usage__pb2.Admission.SerializeToString,
+            ),
+            'TakeRateTokens': grpc.unary_unary_rpc_method_handler(
+                    servicer.TakeRateTokens,
+                    request_deserializer=framelane_dot_usage_dot_v1_dot_usage__pb2.TakeRateTokensRequest.FromString,
+                    response_serializer=framelane_dot_usage_dot_v1_dot_usage__pb2.RateGrant.SerializeToString,
+            ),
+            'CreateBillingPortalSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateBillingPortalSession,
+                    request_deserializer=framelane_dot_usage_dot_v1_dot_usage__pb2.CreateBillingPortalSessionRequest.FromString,
+                    response_serializer=framelane_dot_usage_dot_v1_dot_usage__pb2.BillingPortalSession.SerializeToString,
+            ),
+            'PreviewInvoice': grpc.unary_unary_rpc_method_handler(
+                    servicer.PreviewInvoice,
+                    request_deserializer=framelane_dot_usage_dot_v1_dot_usage__pb2.PreviewInvoiceRequest.FromString,
+                    response_serializer=framelane_dot_usage_dot_v1_dot_usage__pb2.InvoicePreview.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -135,6 +205,114 @@ class UsageService:
             '/framelane.usage.v1.UsageService/AdmitRender',
             framelane_dot_usage_dot_v1_dot_usage__pb2.AdmitRenderRequest.SerializeToString,
             framelane_dot_usage_dot_v1_dot_usage__pb2.Admission.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AdmitJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/framelane.usage.v1.UsageService/AdmitJob',
+            framelane_dot_usage_dot_v1_dot_usage__pb2.AdmitJobRequest.SerializeToString,
+            framelane_dot_usage_dot_v1_dot_usage__pb2.Admission.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TakeRateTokens(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/framelane.usage.v1.UsageService/TakeRateTokens',
+            framelane_dot_usage_dot_v1_dot_usage__pb2.TakeRateTokensRequest.SerializeToString,
+            framelane_dot_usage_dot_v1_dot_usage__pb2.RateGrant.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateBillingPortalSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/framelane.usage.v1.UsageService/CreateBillingPortalSession',
+            framelane_dot_usage_dot_v1_dot_usage__pb2.CreateBillingPortalSessionRequest.SerializeToString,
+            framelane_dot_usage_dot_v1_dot_usage__pb2.BillingPortalSession.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PreviewInvoice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/framelane.usage.v1.UsageService/PreviewInvoice',
+            framelane_dot_usage_dot_v1_dot_usage__pb2.PreviewInvoiceRequest.SerializeToString,
+            framelane_dot_usage_dot_v1_dot_usage__pb2.InvoicePreview.FromString,
             options,
             channel_credentials,
             insecure,
