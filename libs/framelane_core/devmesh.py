@@ -27,7 +27,7 @@ from framelane_core.db import ensure_database
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("usage", "renderer", "tasks", "webhooks", "gateway")
 # Worker processes: (name, module) run as `python -m <module> worker`.
-WORKERS = (("renderer_worker", "framelane_renderer"),)
+WORKERS = (("renderer_worker", "framelane_renderer"), ("tasks_worker", "framelane_tasks"))
 
 
 def free_port() -> int:

@@ -15,7 +15,10 @@ def _output(output: dict | None, storage: LocalStorage):
         return None
     view = {k: v for k, v in output.items() if not k.endswith("key")}
     view["url"] = storage.signed_url(output["key"])[0]
-    view["poster_url"] = storage.signed_url(output["poster_key"])[0] if output.get("poster_key") else None
+    view["poster_url"] = None
+    for k, v in output.items():  # every other <name>_key (poster, a transcript's srt/vtt) → <name>_url
+        if k.endswith("_key"):
+            view[f"{k[:-4]}_url"] = storage.signed_url(v)[0] if v else None
     return view
 
 

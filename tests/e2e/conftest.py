@@ -55,10 +55,17 @@ class _Quiet(SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="session")
-def media_server(tmp_path_factory):
-    """Generated media served over HTTP on 127.0.0.1 (the mesh is allowed to fetch from it)."""
+def media_dir(tmp_path_factory) -> Path:
+    """The folder media_server serves; tests may add their own generated files to it."""
     folder = tmp_path_factory.mktemp("media")
     _make_media(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def media_server(media_dir):
+    """Generated media served over HTTP on 127.0.0.1 (the mesh is allowed to fetch from it)."""
+    folder = media_dir
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(folder)))
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"

@@ -9,19 +9,13 @@ than adds an output, and the conditional status updates emit each terminal event
 
 import asyncio
 import logging
-import os
 import shutil
-import socket
 import subprocess
 from pathlib import Path
 
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-
-from framelane.api.v1 import events_pb2, job_pb2
-from framelane_core.bus import stream_name
-from framelane_core.context import job_id_var
 from framelane_core.errors import FramelaneError
 from framelane_core.fetch import Allow
+from framelane_core.jobqueue import JobWorker
 from framelane_core.jobs import job_message
 from framelane_core.storage import LocalStorage
 from framelane_renderer import engine, events, store
@@ -29,81 +23,41 @@ from framelane_renderer.service import source_urls
 from framelane_renderer.sources import fetch_all
 
 log = logging.getLogger(__name__)
-CANCEL_POLL_SECONDS = 0.5
 STILL_FORMATS = {"png", "jpg"}
 
 
-class RenderWorker:
-    """Background runner of one worker process: one render at a time (FFmpeg uses every core)."""
+class RenderWorker(JobWorker):
+    """One render at a time (FFmpeg uses every core); the queue loop is framelane_core.jobqueue's."""
 
-    durable = "render-workers"
+    stream, subject, durable = events.SERVICE, events.QUEUED_SUBJECT, "render-workers"
 
     def __init__(self, pool, js, storage: LocalStorage, work_dir: Path, allow: Allow, ack_wait: float):
-        self.pool, self.js, self.storage, self.allow, self.ack_wait = pool, js, storage, allow, ack_wait
-        self.work_dir = work_dir
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
-        self._stopping = asyncio.Event()
+        super().__init__(pool, js, ack_wait)
+        self.storage, self.allow, self.work_dir = storage, allow, work_dir
 
-    async def run(self) -> None:
-        sub = None
-        while not self._stopping.is_set():
-            try:
-                if sub is None:
-                    sub = await self.js.pull_subscribe(
-                        events.QUEUED_SUBJECT, durable=self.durable, stream=stream_name(events.SERVICE),
-                        config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL,
-                                              ack_wait=self.ack_wait, max_deliver=-1),
-                    )
-                try:
-                    msgs = await sub.fetch(1, timeout=1.0)
-                except TimeoutError:
-                    continue
-                for msg in msgs:
-                    await self.handle(msg)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.warning("render worker loop failed; retrying", exc_info=True)
-                sub = None
-                await asyncio.sleep(1.0)
-
-    async def handle(self, msg) -> None:
-        """Processes one queued event, heart-beating so JetStream does not redeliver a long render."""
-        event = events_pb2.Event.FromString(msg.data)
-        payload = job_pb2.JobEvent()
-        event.payload.Unpack(payload)
-
-        async def heartbeat():
-            while True:
-                await asyncio.sleep(self.ack_wait / 3)
-                await msg.in_progress()
-
-        beat = asyncio.create_task(heartbeat())
-        token = job_id_var.set(payload.job.id)
-        try:
-            await self.process(payload.job.id)
-        except asyncio.CancelledError:
-            await msg.nak()  # shutting down mid-render: hand the job to another worker now
-            raise
-        finally:
-            beat.cancel()
-            job_id_var.reset(token)
-        await msg.ack()
-
-    async def process(self, render_id: str) -> None:
+    async def claim(self, render_id: str) -> dict | None:
         async with self.pool.connection() as conn, conn.transaction():
             row, first = await store.claim(conn, render_id, self.worker_id)
-            if row is None:
-                return
-            if first:
+            if row is not None and first:
                 await events.emit(conn, "processing", row, job_message(row, "render", self.storage))
+        return row
+
+    async def job_status(self, render_id: str) -> str | None:
+        async with self.pool.connection() as conn:
+            return await store.status_of(conn, render_id)
+
+    async def save_progress(self, render_id: str, percent: float, stage: str, emit: bool) -> None:
+        async with self.pool.connection() as conn, conn.transaction():
+            row = await store.set_progress(conn, render_id, percent, stage)
+            if row is not None and emit:
+                await events.emit(conn, "progress", row, job_message(row, "render", self.storage))
+
+    async def process(self, row: dict, cancel: asyncio.Event, progress) -> None:
+        render_id = row["id"]
         log.info("render started", extra={"fields": {"attempt": row["attempts"]}})
         workdir = self.work_dir / render_id
         shutil.rmtree(workdir, ignore_errors=True)
         workdir.mkdir(parents=True)
-        cancel = asyncio.Event()
-        watcher = asyncio.create_task(self._watch_cancel(render_id, cancel))
-        progress = Progress(self, row)
         try:
             spec = row["spec"]
             sources = await fetch_all([u for _, u in source_urls(spec)], self.work_dir.parent / "cache", self.allow)
@@ -125,7 +79,6 @@ class RenderWorker:
             log.error("ffmpeg failed", extra={"fields": {"stderr": err.stderr_tail[-10:]}})
             await self._fail(render_id, "internal_error", "The render failed in the encoder.")
         finally:
-            watcher.cancel()
             shutil.rmtree(workdir, ignore_errors=True)
 
     def _store(self, render_id: str, spec: dict, output: Path, workdir: Path) -> dict:
@@ -162,36 +115,3 @@ class RenderWorker:
             row = await store.fail(conn, render_id, {"code": code, "message": message})
             if row is not None:
                 await events.emit(conn, "failed", row, job_message(row, "render", self.storage))
-
-    async def _watch_cancel(self, render_id: str, cancel: asyncio.Event) -> None:
-        """Sets `cancel` within CANCEL_POLL_SECONDS of the job leaving `processing` (a DELETE)."""
-        while True:
-            await asyncio.sleep(CANCEL_POLL_SECONDS)
-            async with self.pool.connection() as conn:
-                if await store.status_of(conn, render_id) != "processing":
-                    cancel.set()
-                    return
-
-    def stop(self) -> None:
-        self._stopping.set()
-
-
-class Progress:
-    """Engine progress → the job row (at most every 2 %) and render.progress events (every 10 %)."""
-
-    def __init__(self, worker: RenderWorker, row: dict):
-        self.worker, self.row = worker, row
-        self.saved = (-100.0, "")
-        self.event_step = 0
-
-    async def __call__(self, percent: float, stage: str) -> None:
-        percent = round(min(max(percent, 0.0), 100.0), 1)
-        if stage == self.saved[1] and percent - self.saved[0] < 2.0:
-            return
-        self.saved = (percent, stage)
-        step = int(percent // 10)
-        async with self.worker.pool.connection() as conn, conn.transaction():
-            row = await store.set_progress(conn, self.row["id"], percent, stage)
-            if row is not None and step > self.event_step:
-                self.event_step = step
-                await events.emit(conn, "progress", row, job_message(row, "render", self.worker.storage))

@@ -1,6 +1,8 @@
-"""`python -m framelane_tasks` serves the tasks service."""
+"""`python -m framelane_tasks` serves the tasks service; `... worker` runs a task worker."""
+
+import sys
 
 from framelane_core.lifecycle import run
-from framelane_tasks.app import TasksApp
+from framelane_tasks.app import TasksApp, TaskWorkerApp
 
-run(TasksApp())
+run(TaskWorkerApp() if sys.argv[1:] == ["worker"] else TasksApp())

@@ -1,10 +1,18 @@
-"""Composition root of the tasks service."""
+"""Composition roots of the tasks service: the API service and the task worker."""
+
+from pathlib import Path
 
 from nats.js.api import RetentionPolicy
 
+from framelane.tasks.v1 import tasks_pb2, tasks_pb2_grpc
 from framelane_core import capabilities
+from framelane_core.config import Settings
+from framelane_core.fetch import Allow
 from framelane_core.lifecycle import Resources, ServiceApp
+from framelane_core.storage import storage_from_settings
 from framelane_tasks.catalog import describe
+from framelane_tasks.service import Tasks
+from framelane_tasks.servicer import TaskServicer
 
 
 class TasksApp(ServiceApp):
@@ -13,8 +21,32 @@ class TasksApp(ServiceApp):
     stream_retention = RetentionPolicy.LIMITS
 
     def service_names(self) -> list[str]:
-        return [capabilities.SERVICE_NAME]
+        return [tasks_pb2.DESCRIPTOR.services_by_name["TaskService"].full_name, capabilities.SERVICE_NAME]
 
     async def wire(self, res: Resources) -> list:
+        tasks = Tasks(res.pool, storage_from_settings(self.settings), Allow.parse(self.settings.fetch_allow))
+        tasks_pb2_grpc.add_TaskServiceServicer_to_server(TaskServicer(tasks), res.server)
         capabilities.register(res.server, describe)
         return []
+
+
+class TaskWorkerApp(ServiceApp):
+    """Same schema and stream as the tasks service; serves only health (for probes) and metrics."""
+
+    name = "tasks_worker"
+    migrations_package = "framelane_tasks"
+    stream_retention = RetentionPolicy.LIMITS
+
+    def __init__(self, settings: Settings | None = None):
+        super().__init__(settings or Settings(service="tasks_worker"))
+
+    def service_names(self) -> list[str]:
+        return []
+
+    async def wire(self, res: Resources) -> list:
+        from framelane_tasks.worker import TaskWorker  # noqa: PLC0415 - the API process never loads ML code
+
+        s = self.settings
+        worker = TaskWorker(res.pool, res.js, storage_from_settings(s), Path(s.work_dir) / "tasks",
+                            Allow.parse(s.fetch_allow), s.job_ack_wait)
+        return [worker]

@@ -139,3 +139,63 @@ class WorkspaceUsage(_message.Message):
     concurrency_limit: int
     active_jobs: int
     def __init__(self, period_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., render_minutes: _Optional[float] = ..., task_count: _Optional[int] = ..., egress_bytes: _Optional[float] = ..., plan: _Optional[str] = ..., render_minutes_limit: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., render_minutes_reserved: _Optional[float] = ..., concurrency_limit: _Optional[int] = ..., active_jobs: _Optional[int] = ...) -> None: ...
+
+class GetCreditsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ReserveCreditsRequest(_message.Message):
+    __slots__ = ("workspace_id", "job_id", "credits")
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    CREDITS_FIELD_NUMBER: _ClassVar[int]
+    workspace_id: str
+    job_id: str
+    credits: int
+    def __init__(self, workspace_id: _Optional[str] = ..., job_id: _Optional[str] = ..., credits: _Optional[int] = ...) -> None: ...
+
+class SettleCreditsRequest(_message.Message):
+    __slots__ = ("job_id", "credits")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    CREDITS_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    credits: int
+    def __init__(self, job_id: _Optional[str] = ..., credits: _Optional[int] = ...) -> None: ...
+
+class RefundCreditsRequest(_message.Message):
+    __slots__ = ("job_id",)
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    def __init__(self, job_id: _Optional[str] = ...) -> None: ...
+
+class GrantCreditsRequest(_message.Message):
+    __slots__ = ("workspace_id", "grant_id", "credits", "reason")
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    GRANT_ID_FIELD_NUMBER: _ClassVar[int]
+    CREDITS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    workspace_id: str
+    grant_id: str
+    credits: int
+    reason: str
+    def __init__(self, workspace_id: _Optional[str] = ..., grant_id: _Optional[str] = ..., credits: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class CreditBalance(_message.Message):
+    __slots__ = ("workspace_id", "balance", "credits_reserved", "credits_settled", "credits_refunded", "job_credits_reserved", "job_credits_settled", "job_credits_refunded")
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    BALANCE_FIELD_NUMBER: _ClassVar[int]
+    CREDITS_RESERVED_FIELD_NUMBER: _ClassVar[int]
+    CREDITS_SETTLED_FIELD_NUMBER: _ClassVar[int]
+    CREDITS_REFUNDED_FIELD_NUMBER: _ClassVar[int]
+    JOB_CREDITS_RESERVED_FIELD_NUMBER: _ClassVar[int]
+    JOB_CREDITS_SETTLED_FIELD_NUMBER: _ClassVar[int]
+    JOB_CREDITS_REFUNDED_FIELD_NUMBER: _ClassVar[int]
+    workspace_id: str
+    balance: int
+    credits_reserved: int
+    credits_settled: int
+    credits_refunded: int
+    job_credits_reserved: int
+    job_credits_settled: int
+    job_credits_refunded: int
+    def __init__(self, workspace_id: _Optional[str] = ..., balance: _Optional[int] = ..., credits_reserved: _Optional[int] = ..., credits_settled: _Optional[int] = ..., credits_refunded: _Optional[int] = ..., job_credits_reserved: _Optional[int] = ..., job_credits_settled: _Optional[int] = ..., job_credits_refunded: _Optional[int] = ...) -> None: ...

@@ -55,6 +55,31 @@ class UsageServiceStub:
                 request_serializer=framelane_dot_usage_dot_v1_dot_usage__pb2.TakeRateTokensRequest.SerializeToString,
                 response_deserializer=framelane_dot_usage_dot_v1_dot_usage__pb2.RateGrant.FromString,
                 _registered_method=True)
+        self.GetCredits = channel.unary_unary(
+                '/framelane.usage.v1.UsageService/GetCredits',
+                request_serializer=framelane_dot_usage_dot_v1_dot_usage__pb2.GetCreditsRequest.SerializeToString,
+                response_deserializer=framelane_dot_usage_dot_v1_dot_usage__pb2.CreditBalance.FromString,
+                _registered_method=True)
+        self.ReserveCredits = channel.unary_unary(
+                '/framelane.usage.v1.UsageService/ReserveCredits',
+                request_serializer=framelane_dot_usage_dot_v1_dot_usage__pb2.ReserveCreditsRequest.SerializeToString,
+                response_deserializer=framelane_dot_usage_dot_v1_dot_usage__pb2.CreditBalance.FromString,
+                _registered_method=True)
+        self.SettleCredits = channel.unary_unary(
+                '/framelane.usage.v1.UsageService/SettleCredits',
+                request_serializer=framelane_dot_usage_dot_v1_dot_usage__pb2.SettleCreditsRequest.SerializeToString,
+                response_deserializer=framelane_dot_usage_dot_v1_dot_usage__pb2.CreditBalance.FromString,
+                _registered_method=True)
+        self.RefundCredits = channel.unary_unary(
+                '/framelane.usage.v1.UsageService/RefundCredits',
+                request_serializer=framelane_dot_usage_dot_v1_dot_usage__pb2.RefundCreditsRequest.SerializeToString,
+                response_deserializer=framelane_dot_usage_dot_v1_dot_usage__pb2.CreditBalance.FromString,
+                _registered_method=True)
+        self.GrantCredits = channel.unary_unary(
+                '/framelane.usage.v1.UsageService/GrantCredits',
+                request_serializer=framelane_dot_usage_dot_v1_dot_usage__pb2.GrantCreditsRequest.SerializeToString,
+                response_deserializer=framelane_dot_usage_dot_v1_dot_usage__pb2.CreditBalance.FromString,
+                _registered_method=True)
         self.CreateBillingPortalSession = channel.unary_unary(
                 '/framelane.usage.v1.UsageService/CreateBillingPortalSession',
                 request_serializer=framelane_dot_usage_dot_v1_dot_usage__pb2.CreateBillingPortalSessionRequest.SerializeToString,
@@ -102,6 +127,43 @@ class UsageServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetCredits(self, request, context):
+        """The workspace's credit balance (derived from the ledger) and its reserved, settled and
+        refunded totals.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReserveCredits(self, request, context):
+        """Holds credits for a job (a ledger row of -credits); 402 insufficient_credits when the balance
+        is lower. Idempotent per job_id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SettleCredits(self, request, context):
+        """Charges `credits` of the job's reservation and returns the rest (one ledger row). Once per job.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RefundCredits(self, request, context):
+        """Returns the whole reservation of a failed job (one ledger row). Once per job.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GrantCredits(self, request, context):
+        """Adds credits (a purchase or a grant); idempotent per grant_id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreateBillingPortalSession(self, request, context):
         """The URL of the console's billing page (plans and payment are managed there).
         """
@@ -138,6 +200,31 @@ def add_UsageServiceServicer_to_server(servicer, server):
                     servicer.TakeRateTokens,
                     request_deserializer=framelane_dot_usage_dot_v1_dot_usage__pb2.TakeRateTokensRequest.FromString,
                     response_serializer=framelane_dot_usage_dot_v1_dot_usage__pb2.RateGrant.SerializeToString,
+            ),
+            'GetCredits': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCredits,
+                    request_deserializer=framelane_dot_usage_dot_v1_dot_usage__pb2.GetCreditsRequest.FromString,
+                    response_serializer=framelane_dot_usage_dot_v1_dot_usage__pb2.CreditBalance.SerializeToString,
+            ),
+            'ReserveCredits': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReserveCredits,
+                    request_deserializer=framelane_dot_usage_dot_v1_dot_usage__pb2.ReserveCreditsRequest.FromString,
+                    response_serializer=framelane_dot_usage_dot_v1_dot_usage__pb2.CreditBalance.SerializeToString,
+            ),
+            'SettleCredits': grpc.unary_unary_rpc_method_handler(
+                    servicer.SettleCredits,
+                    request_deserializer=framelane_dot_usage_dot_v1_dot_usage__pb2.SettleCreditsRequest.FromString,
+                    response_serializer=framelane_dot_usage_dot_v1_dot_usage__pb2.CreditBalance.SerializeToString,
+            ),
+            'RefundCredits': grpc.unary_unary_rpc_method_handler(
+                    servicer.RefundCredits,
+                    request_deserializer=framelane_dot_usage_dot_v1_dot_usage__pb2.RefundCreditsRequest.FromString,
+                    response_serializer=framelane_dot_usage_dot_v1_dot_usage__pb2.CreditBalance.SerializeToString,
+            ),
+            'GrantCredits': grpc.unary_unary_rpc_method_handler(
+                    servicer.GrantCredits,
+                    request_deserializer=framelane_dot_usage_dot_v1_dot_usage__pb2.GrantCreditsRequest.FromString,
+                    response_serializer=framelane_dot_usage_dot_v1_dot_usage__pb2.CreditBalance.SerializeToString,
             ),
             'CreateBillingPortalSession': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateBillingPortalSession,
@@ -259,6 +346,141 @@ class UsageService:
             '/framelane.usage.v1.UsageService/TakeRateTokens',
             framelane_dot_usage_dot_v1_dot_usage__pb2.TakeRateTokensRequest.SerializeToString,
             framelane_dot_usage_dot_v1_dot_usage__pb2.RateGrant.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCredits(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/framelane.usage.v1.UsageService/GetCredits',
+            framelane_dot_usage_dot_v1_dot_usage__pb2.GetCreditsRequest.SerializeToString,
+            framelane_dot_usage_dot_v1_dot_usage__pb2.CreditBalance.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReserveCredits(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/framelane.usage.v1.UsageService/ReserveCredits',
+            framelane_dot_usage_dot_v1_dot_usage__pb2.ReserveCreditsRequest.SerializeToString,
+            framelane_dot_usage_dot_v1_dot_usage__pb2.CreditBalance.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SettleCredits(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/framelane.usage.v1.UsageService/SettleCredits',
+            framelane_dot_usage_dot_v1_dot_usage__pb2.SettleCreditsRequest.SerializeToString,
+            framelane_dot_usage_dot_v1_dot_usage__pb2.CreditBalance.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RefundCredits(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/framelane.usage.v1.UsageService/RefundCredits',
+            framelane_dot_usage_dot_v1_dot_usage__pb2.RefundCreditsRequest.SerializeToString,
+            framelane_dot_usage_dot_v1_dot_usage__pb2.CreditBalance.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GrantCredits(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/framelane.usage.v1.UsageService/GrantCredits',
+            framelane_dot_usage_dot_v1_dot_usage__pb2.GrantCreditsRequest.SerializeToString,
+            framelane_dot_usage_dot_v1_dot_usage__pb2.CreditBalance.FromString,
             options,
             channel_credentials,
             insecure,

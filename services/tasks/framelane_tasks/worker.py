@@ -1,0 +1,112 @@
+"""The task worker (`python -m framelane_tasks worker`): claims queued tasks from JetStream
+(framelane_core.jobqueue), fetches the source, runs the type's processor with progress, stores
+the output and its renditions under fixed keys, and completes the job and its event in one
+transaction. Conditional status updates emit each terminal event once; a redelivery overwrites
+rather than adds an output."""
+
+import asyncio
+import logging
+import shutil
+from pathlib import Path
+
+from framelane_core.errors import FramelaneError
+from framelane_core.fetch import Allow, fetch_to_file
+from framelane_core.jobqueue import JobWorker
+from framelane_core.storage import LocalStorage
+from framelane_renderer.engine import FfmpegError, RenderCancelled
+from framelane_tasks import events, store
+from framelane_tasks.processors import Result, TaskFailed, super_resolution, transcribe
+from framelane_tasks.service import task_job
+
+log = logging.getLogger(__name__)
+SOURCE_MAX_BYTES = 2 * 1024**3
+PROCESSORS = {"transcribe": transcribe.run, "super_resolution": super_resolution.run}
+
+
+class TaskWorker(JobWorker):
+    """One task at a time per process (FFmpeg and CTranslate2 use every core)."""
+
+    stream, subject, durable = events.SERVICE, events.QUEUED_SUBJECT, "task-workers"
+
+    def __init__(self, pool, js, storage: LocalStorage, work_dir: Path, allow: Allow, ack_wait: float):
+        super().__init__(pool, js, ack_wait)
+        self.storage, self.allow, self.work_dir = storage, allow, work_dir
+
+    async def claim(self, task_id: str) -> dict | None:
+        async with self.pool.connection() as conn, conn.transaction():
+            row, first = await store.claim(conn, task_id, self.worker_id)
+            if row is not None and first:
+                await events.emit(conn, "processing", row, task_job(row, self.storage))
+        return row
+
+    async def job_status(self, task_id: str) -> str | None:
+        async with self.pool.connection() as conn:
+            return await store.status_of(conn, task_id)
+
+    async def save_progress(self, task_id: str, percent: float, stage: str, emit: bool) -> None:
+        async with self.pool.connection() as conn, conn.transaction():
+            row = await store.set_progress(conn, task_id, percent, stage)
+            if row is not None and emit:
+                await events.emit(conn, "progress", row, task_job(row, self.storage))
+
+    async def process(self, row: dict, cancel: asyncio.Event, progress) -> None:
+        task_id, task_type, params = row["id"], row["task_type"], row["params"]
+        log.info("task started", extra={"fields": {"task_type": task_type, "attempt": row["attempts"]}})
+        workdir = self.work_dir / task_id
+        shutil.rmtree(workdir, ignore_errors=True)
+        workdir.mkdir(parents=True)
+        try:
+            processor = PROCESSORS.get(task_type)
+            if processor is None:  # queued before this deployment dropped the type
+                raise TaskFailed("unsupported", f"Task type {task_type} is not supported by this worker.")
+            await progress(0.0, "downloading")
+            source = workdir / "source"
+            await fetch_to_file(params["source_url"], source, allow=self.allow, max_bytes=SOURCE_MAX_BYTES)
+            if cancel.is_set():
+                raise RenderCancelled("task cancelled")
+            result = await processor(source, params, workdir, progress, cancel)
+            await progress(99.0, "uploading")
+            output = await asyncio.to_thread(self._store, task_id, result)
+            await self._finish(task_id, output)
+        except RenderCancelled:
+            log.info("task cancelled")
+        except TaskFailed as err:
+            await self._fail(task_id, err.code, err.message)
+        except FramelaneError as err:
+            await self._fail(task_id, err.code, err.message)
+        except FfmpegError as err:
+            log.error("ffmpeg failed", extra={"fields": {"stderr": err.stderr_tail[-10:]}})
+            await self._fail(task_id, "codec_unsupported", "The source could not be processed by the decoder.")
+        except Exception:  # a bug must fail the job once, not redeliver it forever
+            log.exception("task crashed")
+            await self._fail(task_id, "internal_error", "The task failed unexpectedly.")
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    def _store(self, task_id: str, result: Result) -> dict:
+        """Stores the output and its renditions under fixed keys; returns the output record."""
+        prefix = f"tasks/{task_id}"
+        record = {"key": f"{prefix}/{result.main.name}", "format": result.format,
+                  "size_bytes": result.main.stat().st_size, **result.facts}
+        for name, path in result.renditions.items():
+            record[f"{name}_key"] = f"{prefix}/{path.name}"
+            self.storage.put_file(record[f"{name}_key"], path)
+        self.storage.put_file(record["key"], result.main)
+        return record
+
+    async def _finish(self, task_id: str, output: dict) -> None:
+        async with self.pool.connection() as conn, conn.transaction():
+            row = await store.complete(conn, task_id, output)
+            if row is not None:
+                await events.emit(conn, "completed", row, task_job(row, self.storage))
+        if row is None:  # cancelled meanwhile: the output must not outlive the job
+            self.storage.delete_prefix(f"tasks/{task_id}")
+        else:
+            log.info("task completed", extra={"fields": {"bytes": output["size_bytes"]}})
+
+    async def _fail(self, task_id: str, code: str, message: str) -> None:
+        log.info("task failed", extra={"fields": {"code": code, "reason": message}})
+        async with self.pool.connection() as conn, conn.transaction():
+            row = await store.fail(conn, task_id, {"code": code, "message": message})
+            if row is not None:
+                await events.emit(conn, "failed", row, task_job(row, self.storage))
