@@ -45,6 +45,9 @@ test-e2e: deps ## The whole mesh over HTTP
 bench-gateway: deps ## GET /v1/workspace through Envoy vs the direct gRPC call
 	$(PY) bench/bench_gateway.py
 
+bench-webhooks: deps ## Webhook deliveries/s and event-to-delivery latency, 1 and 100 endpoints
+	$(PY) bench/bench_webhooks.py
+
 fuzz: deps ## schemathesis against /openapi.json of a fresh mesh (FUZZ_EXAMPLES per operation, default 100)
 	$(PY) tests/fuzz/fuzz_api.py
 
@@ -55,4 +58,4 @@ k8s-generate: deps ## Rewrite deploy/k8s's generated files (Envoy ConfigMap, Gra
 	$(PY) deploy/k8s/envoy_config.py
 	$(PY) deploy/k8s/dashboards.py
 
-.PHONY: help deps protos check-protos run test test-unit test-integration test-e2e bench-gateway fuzz k8s-validate k8s-generate
+.PHONY: help deps protos check-protos run test test-unit test-integration test-e2e bench-gateway bench-webhooks fuzz k8s-validate k8s-generate

@@ -5,6 +5,7 @@ Subjects are `framelane.<service>.v1.<event type>`, one stream per producing ser
 event id is the JetStream `Nats-Msg-Id`, so a relay that publishes twice is de-duplicated."""
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -150,6 +151,38 @@ class OutboxRelay:
         self._wake.set()
 
 
+async def consume(js, source_service: str, subject: str, durable: str, config: ConsumerConfig, batch: int,
+                  handle: Callable[[object], Awaitable[None]], stopping: asyncio.Event) -> None:
+    """Feeds messages of a durable pull consumer to `handle` until `stopping` is set.
+
+    Creates the source stream if the producer has not yet (both sides create the same one),
+    re-subscribes after any error, and unsubscribes when it ends."""
+    sub = None
+    try:
+        while not stopping.is_set():
+            try:
+                if sub is None:
+                    await ensure_stream(js, source_service)
+                    sub = await js.pull_subscribe(subject, durable=durable, stream=stream_name(source_service),
+                                                  config=config)
+                try:
+                    msgs = await sub.fetch(batch, timeout=1.0)
+                except TimeoutError:
+                    continue
+                for msg in msgs:
+                    await handle(msg)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("consumer %s failed; retrying", durable, exc_info=True)
+                sub = None
+                await asyncio.sleep(1.0)
+    finally:
+        if sub is not None:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+
 Handler = Callable[[AsyncConnection, events_pb2.Event], Awaitable[None]]
 
 
@@ -169,30 +202,15 @@ class IdempotentConsumer:
         self._stopping = asyncio.Event()
 
     async def run(self) -> None:
-        sub = None
-        while not self._stopping.is_set():
-            try:
-                if sub is None:
-                    # The producer may not have started yet: both sides create the same stream.
-                    await ensure_stream(self.js, self.source_service)
-                    sub = await self.js.pull_subscribe(
-                        self.filter_subject, durable=self.name, stream=self.stream,
-                        config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL,
-                                              ack_wait=30, max_deliver=-1),
-                    )
-                try:
-                    msgs = await sub.fetch(self.batch, timeout=1.0)
-                except TimeoutError:
-                    continue
-                for msg in msgs:
-                    await self.apply(msg.data)
-                    await msg.ack()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.warning("consumer %s failed; retrying", self.name, exc_info=True)
-                sub = None
-                await asyncio.sleep(1.0)
+        config = ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL, ack_wait=30,
+                                max_deliver=-1)
+
+        async def handle(msg) -> None:
+            await self.apply(msg.data)
+            await msg.ack()
+
+        await consume(self.js, self.source_service, self.filter_subject, self.name, config, self.batch, handle,
+                      self._stopping)
 
     async def apply(self, data: bytes) -> bool:
         """Applies one serialized event; returns False when it had been applied before."""

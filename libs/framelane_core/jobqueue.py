@@ -25,7 +25,7 @@ import socket
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from framelane.api.v1 import events_pb2, job_pb2
-from framelane_core.bus import stream_name
+from framelane_core.bus import consume
 from framelane_core.context import job_id_var
 
 log = logging.getLogger(__name__)
@@ -62,27 +62,9 @@ class JobWorker:
 
     # -- the loop ---------------------------------------------------------------------------
     async def run(self) -> None:
-        sub = None
-        while not self._stopping.is_set():
-            try:
-                if sub is None:
-                    sub = await self.js.pull_subscribe(
-                        self.subject, durable=self.durable, stream=stream_name(self.stream),
-                        config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL,
-                                              ack_wait=self.ack_wait, max_deliver=-1),
-                    )
-                try:
-                    msgs = await sub.fetch(1, timeout=1.0)
-                except TimeoutError:
-                    continue
-                for msg in msgs:
-                    await self.handle(msg)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.warning("%s loop failed; retrying", self.durable, exc_info=True)
-                sub = None
-                await asyncio.sleep(1.0)
+        config = ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL,
+                                ack_wait=self.ack_wait, max_deliver=-1)
+        await consume(self.js, self.stream, self.subject, self.durable, config, 1, self.handle, self._stopping)
 
     async def handle(self, msg) -> None:
         """Processes one queued event, heart-beating so JetStream does not redeliver a long job."""

@@ -24,7 +24,8 @@ def test_capabilities_need_no_key_and_merge_every_service(http):
     caps = resp.json()
     assert {"renders", "tasks", "webhooks", "auth", "quota"} <= set(caps)
     assert caps["auth"]["key_prefix"] == "fl_live_"
-    assert all(t["supported"] is False for t in caps["tasks"])
+    supported = {t["type"] for t in caps["tasks"] if t["supported"]}
+    assert {"transcribe", "super-resolution"} <= supported and "gaze-redirect" not in supported
 
 
 def test_system_routes(http):
@@ -110,3 +111,9 @@ def test_every_response_has_a_request_id(http, authed):
     for resp in (http.get("/v1/capabilities"), authed.get("/v1/workspace"), http.get("/v1/workspace"),
                  http.get("/nope"), authed.put("/v1/workspace")):
         assert resp.headers.get("x-request-id")
+
+
+def test_headers_grpc_cannot_carry_are_dropped_not_fatal(authed):
+    # Legal in HTTP/1.1, illegal as gRPC metadata: the request must still be served.
+    resp = authed.get("/v1/workspace", headers={"h$bH9-lOi": '"c', "x-odd": "tab\there", "W": "__main__"})
+    assert resp.status_code == 200

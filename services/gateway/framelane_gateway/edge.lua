@@ -19,8 +19,27 @@ local function json_string(s)
   return '"' .. s .. '"'
 end
 
+-- HTTP/1.1 allows header names and values that gRPC metadata does not ([0-9a-z_.-] names,
+-- printable ASCII values); forwarded to a gRPC upstream they would fail the whole request.
+local function grpc_safe(name, value)
+  if string.sub(name, 1, 1) == ":" then
+    return true
+  end
+  return string.find(name, "[^0-9a-z_%.%-]") == nil and string.find(value, "[^\032-\126]") == nil
+end
+
 function envoy_on_request(handle)
-  local rid = handle:headers():get("x-request-id") or ""
+  local headers = handle:headers()
+  local unsafe = {}
+  for name, value in pairs(headers) do
+    if not grpc_safe(name, value) then
+      table.insert(unsafe, name)
+    end
+  end
+  for _, name in ipairs(unsafe) do
+    headers:remove(name)
+  end
+  local rid = headers:get("x-request-id") or ""
   handle:streamInfo():dynamicMetadata():set("framelane", "request_id", rid)
 end
 
