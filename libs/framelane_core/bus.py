@@ -152,8 +152,8 @@ class OutboxRelay:
 
 
 async def consume(js, source_service: str, subject: str, durable: str, config: ConsumerConfig, batch: int,
-                  handle: Callable[[object], Awaitable[None]], stopping: asyncio.Event) -> None:
-    """Feeds messages of a durable pull consumer to `handle` until `stopping` is set.
+                  handle: Callable[[list], Awaitable[None]], stopping: asyncio.Event) -> None:
+    """Feeds batches of messages of a durable pull consumer to `handle` until `stopping` is set.
 
     Creates the source stream if the producer has not yet (both sides create the same one),
     re-subscribes after any error, and unsubscribes when it ends."""
@@ -169,8 +169,7 @@ async def consume(js, source_service: str, subject: str, durable: str, config: C
                     msgs = await sub.fetch(batch, timeout=1.0)
                 except TimeoutError:
                     continue
-                for msg in msgs:
-                    await handle(msg)
+                await handle(msgs)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -205,24 +204,41 @@ class IdempotentConsumer:
         config = ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL, ack_wait=30,
                                 max_deliver=-1)
 
-        async def handle(msg) -> None:
-            await self.apply(msg.data)
-            await msg.ack()
+        await consume(self.js, self.source_service, self.filter_subject, self.name, config, self.batch,
+                      self.apply_batch, self._stopping)
 
-        await consume(self.js, self.source_service, self.filter_subject, self.name, config, self.batch, handle,
-                      self._stopping)
+    async def apply_batch(self, msgs: list) -> None:
+        """Applies a fetched batch in one transaction (one commit for many events), then acks it.
+
+        If any effect fails the batch rolls back and each event is applied on its own, so one bad
+        event cannot hold the others back (it stays un-acked and is redelivered)."""
+        try:
+            async with self.pool.connection() as conn, conn.transaction():
+                for msg in msgs:
+                    await self._apply_in(conn, events_pb2.Event.FromString(msg.data))
+        except Exception:
+            if len(msgs) == 1:
+                raise
+            log.warning("consumer %s: batch failed, applying one by one", self.name, exc_info=True)
+            for msg in msgs:
+                await self.apply(msg.data)
+                await msg.ack()
+            return
+        await asyncio.gather(*(msg.ack() for msg in msgs))
 
     async def apply(self, data: bytes) -> bool:
         """Applies one serialized event; returns False when it had been applied before."""
-        event = events_pb2.Event.FromString(data)
         async with self.pool.connection() as conn, conn.transaction():
-            cur = await conn.execute(
-                "INSERT INTO processed_events (consumer, event_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                (self.name, event.id),
-            )
-            if cur.rowcount == 0:
-                return False
-            await self.handler(conn, event)
+            return await self._apply_in(conn, events_pb2.Event.FromString(data))
+
+    async def _apply_in(self, conn: AsyncConnection, event: events_pb2.Event) -> bool:
+        cur = await conn.execute(
+            "INSERT INTO processed_events (consumer, event_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            (self.name, event.id),
+        )
+        if cur.rowcount == 0:
+            return False
+        await self.handler(conn, event)
         return True
 
     def stop(self) -> None:

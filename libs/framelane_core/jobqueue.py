@@ -64,7 +64,11 @@ class JobWorker:
     async def run(self) -> None:
         config = ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL,
                                 ack_wait=self.ack_wait, max_deliver=-1)
-        await consume(self.js, self.stream, self.subject, self.durable, config, 1, self.handle, self._stopping)
+        await consume(self.js, self.stream, self.subject, self.durable, config, 1, self.handle_batch, self._stopping)
+
+    async def handle_batch(self, msgs: list) -> None:
+        for msg in msgs:
+            await self.handle(msg)
 
     async def handle(self, msg) -> None:
         """Processes one queued event, heart-beating so JetStream does not redeliver a long job."""
