@@ -11,12 +11,18 @@ PYTEST := $(PY) -m pytest
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-deps: $(VENV)/.installed ## Create .venv with the pinned dependencies and the Debian packages
+deps: $(VENV)/.installed ## Create .venv with the pinned runtime dependencies and the Debian packages
+
+dev-deps: $(VENV)/.installed-dev ## deps plus the test, fuzzing and k8s validation tools
 
 $(VENV)/.installed: pyproject.toml scripts/install-system-deps.sh
 	scripts/install-system-deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install -q --disable-pip-version-check -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
 	touch $@
 
@@ -24,22 +30,22 @@ protos: deps ## Regenerate gen/ (Python, descriptor set, OpenAPI) and deploy/k8s
 	$(PY) -m framelane_core.protogen
 	$(PY) deploy/k8s/envoy_config.py
 
-check-protos: deps ## Fail when gen/ is stale
+check-protos: dev-deps ## Fail when gen/ is stale
 	$(PY) -m framelane_core.protogen --check
 
 run: deps ## Start the whole mesh on http://127.0.0.1:8080 (Ctrl-C stops it)
 	$(PY) -m framelane_core.devmesh
 
-test: deps ## The whole suite: unit, integration (real PostgreSQL + NATS), e2e (through Envoy)
+test: dev-deps ## The whole suite: unit, integration (real PostgreSQL + NATS), e2e (through Envoy)
 	$(PYTEST) -q
 
-test-unit: deps ## Pure, fast tests
+test-unit: dev-deps ## Pure, fast tests
 	$(PYTEST) -q tests/unit
 
-test-integration: deps ## Tests against real PostgreSQL and NATS
+test-integration: dev-deps ## Tests against real PostgreSQL and NATS
 	$(PYTEST) -q tests/integration
 
-test-e2e: deps ## The whole mesh over HTTP
+test-e2e: dev-deps ## The whole mesh over HTTP
 	$(PYTEST) -q tests/e2e
 
 bench-gateway: deps ## GET /v1/workspace through Envoy vs the direct gRPC call
@@ -48,14 +54,14 @@ bench-gateway: deps ## GET /v1/workspace through Envoy vs the direct gRPC call
 bench-webhooks: deps ## Webhook deliveries/s and event-to-delivery latency, 1 and 100 endpoints
 	$(PY) bench/bench_webhooks.py
 
-fuzz: deps ## schemathesis against /openapi.json of a fresh mesh (FUZZ_EXAMPLES per operation, default 100)
+fuzz: dev-deps ## schemathesis against /openapi.json of a fresh mesh (FUZZ_EXAMPLES per operation, default 100)
 	$(PY) tests/fuzz/fuzz_api.py
 
-k8s-validate: deps ## Render every kustomize overlay and validate it offline (schemas, code, Envoy, Dockerfiles)
+k8s-validate: dev-deps ## Render every kustomize overlay and validate it offline (schemas, code, Envoy, Dockerfiles)
 	$(PY) deploy/k8s/validate.py
 
 k8s-generate: deps ## Rewrite deploy/k8s's generated files (Envoy ConfigMap, Grafana dashboards)
 	$(PY) deploy/k8s/envoy_config.py
 	$(PY) deploy/k8s/dashboards.py
 
-.PHONY: help deps protos check-protos run test test-unit test-integration test-e2e bench-gateway bench-webhooks fuzz k8s-validate k8s-generate
+.PHONY: help deps dev-deps protos check-protos run test test-unit test-integration test-e2e bench-gateway bench-webhooks fuzz k8s-validate k8s-generate
