@@ -20,6 +20,8 @@ SERVER_ERRORS = "INTERNAL|UNKNOWN|UNAVAILABLE|DEADLINE_EXCEEDED|DATA_LOSS|UNIMPL
 NS = 'namespace=~"$namespace"'
 # Processes without an outbox relay (ServiceApp.stream_retention unset): no outbox panels.
 NO_OUTBOX = ("gateway",)
+# Worker processes and the job kind (framelane_core.jobqueue.JobWorker.kind) they run.
+WORKER_KINDS = {"renderer_worker": "render", "tasks_worker": "task"}
 
 
 def k8s_name(svc: str) -> str:
@@ -75,6 +77,17 @@ def overview() -> dict:
             f'sum by (service) (rate(framelane_auth_cache_lookups_total{{{NS},outcome="hit"}}[$__rate_interval]))'
             f" / sum by (service) (rate(framelane_auth_cache_lookups_total{{{NS}}}[$__rate_interval]))", "{{service}}")],
          "percentunit", "Misses are gRPC calls to the usage service."),
+        ("Oldest queued job", [(f"max by (kind) (framelane_jobs_oldest_queued_age_seconds{{{NS}}})", "{{kind}}")],
+         "s", "Age of the oldest job in queued status. Alert FramelaneJobQueueAgeHigh fires above 10 minutes."),
+        ("Jobs queued", [(f"max by (kind) (framelane_jobs_queued{{{NS}}})", "{{kind}}")], "short",
+         "Jobs waiting for a worker (every worker reports the same count from the database)."),
+        ("Jobs finished per second", [(
+            f"sum by (kind, outcome) (rate(framelane_jobs_total{{{NS}}}[$__rate_interval]))", "{{kind}} {{outcome}}")],
+         "ops", "Alert FramelaneJobFailureRate fires when more than 20% fail for 15 minutes."),
+        ("Webhook attempts per second", [(
+            f"sum by (outcome) (rate(framelane_webhook_attempts_total{{{NS}}}[$__rate_interval]))", "{{outcome}}")],
+         "ops", "delivered and dead_lettered end a delivery; retry is a failed attempt with another scheduled. "
+                "Alert FramelaneWebhooksDeadLettered fires above 10 dead letters an hour."),
         ("Container restarts (1 h)", [(
             f"sum by (pod) (increase(kube_pod_container_status_restarts_total{{{NS}}}[1h]))", "{{pod}}")], "short",
          "From kube-state-metrics. Alert FramelaneWorkerCrashLooping watches the workers."),
@@ -119,6 +132,10 @@ def service(svc: str) -> dict:
             ("Events published per second", [(
                 f"sum(rate(framelane_outbox_events_published_total{{{sel}}}[$__rate_interval]))", "published")], "ops", ""),
         ]
+    if svc in WORKER_KINDS:
+        rows += jobs_rows(WORKER_KINDS[svc])
+    if svc == "webhooks":
+        rows += webhook_rows()
     rows += [
         ("Resident memory by pod", [(f"sum by (pod) (process_resident_memory_bytes{{{pods}}})", "{{pod}}")], "bytes",
          f"Pods of the Deployment {k8s_name(svc)}."),
@@ -131,6 +148,49 @@ def service(svc: str) -> dict:
     panels = [_panel(i + 1, title, exprs, (i % 2) * 12, (i // 2) * 8, unit=unit, description=desc)
               for i, (title, exprs, unit, desc) in enumerate(rows)]
     return _dashboard(f"framelane-{k8s_name(svc)}", f"Framelane / {k8s_name(svc)}", panels, ["service", k8s_name(svc)])
+
+
+def jobs_rows(kind: str) -> list:
+    sel = f'{NS},kind="{kind}"'
+    rows = [
+        ("Jobs queued", [(f"max(framelane_jobs_queued{{{sel}}})", "queued")], "short",
+         "Jobs in queued status (from the database, every 5 s, by every worker)."),
+        ("Oldest queued job", [(f"max(framelane_jobs_oldest_queued_age_seconds{{{sel}}})", "age")], "s",
+         "Alert FramelaneJobQueueAgeHigh fires above 10 minutes."),
+        ("Jobs finished by outcome", [(
+            f"sum by (outcome) (rate(framelane_jobs_total{{{sel}}}[$__rate_interval]))", "{{outcome}}")], "ops", ""),
+        ("Job duration (p50, p95)", [
+            ("histogram_quantile(0.5, sum by (outcome, le) "
+             f"(rate(framelane_job_duration_seconds_bucket{{{sel}}}[$__rate_interval])))", "p50 {{outcome}}"),
+            ("histogram_quantile(0.95, sum by (outcome, le) "
+             f"(rate(framelane_job_duration_seconds_bucket{{{sel}}}[$__rate_interval])))", "p95 {{outcome}}"),
+        ], "s", "Claim to stored outcome."),
+    ]
+    if kind == "render":
+        rows.append(("Render seconds per output second (p50, p95)", [
+            ("histogram_quantile(0.5, sum by (le) "
+             f"(rate(framelane_render_seconds_per_output_second_bucket{{{NS}}}[$__rate_interval])))", "p50"),
+            ("histogram_quantile(0.95, sum by (le) "
+             f"(rate(framelane_render_seconds_per_output_second_bucket{{{NS}}}[$__rate_interval])))", "p95"),
+        ], "short", "Wall time of a completed render per second of output: below 1 is faster than real time."))
+    return rows
+
+
+def webhook_rows() -> list:
+    return [
+        ("Delivery attempts by outcome", [(
+            f"sum by (outcome) (rate(framelane_webhook_attempts_total{{{NS}}}[$__rate_interval]))", "{{outcome}}")],
+         "ops", "delivered and dead_lettered end a delivery; retry is a failed attempt with another scheduled."),
+        ("Dead-lettered deliveries (1 h)", [(
+            f'sum(increase(framelane_webhook_attempts_total{{{NS},outcome="dead_lettered"}}[1h]))', "dead_lettered")],
+         "short", "Alert FramelaneWebhooksDeadLettered fires above 10."),
+        ("Attempt latency (p50, p99)", [
+            ("histogram_quantile(0.5, sum by (le) "
+             f"(rate(framelane_webhook_attempt_duration_seconds_bucket{{{NS}}}[$__rate_interval])))", "p50"),
+            ("histogram_quantile(0.99, sum by (le) "
+             f"(rate(framelane_webhook_attempt_duration_seconds_bucket{{{NS}}}[$__rate_interval])))", "p99"),
+        ], "s", "Request start to answer, timeout or connection failure."),
+    ]
 
 
 def outputs() -> dict[Path, bytes]:

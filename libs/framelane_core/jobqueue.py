@@ -15,21 +15,30 @@ status (the cancel watcher), save progress, and process it:
         async def job_status(self, job_id): ...      # "processing" while it should go on
         async def save_progress(self, job_id, percent, stage, emit): ...
         async def process(self, row, cancel, progress): ...
+        async def queue_stats(self): ...             # (queued jobs, oldest queued age in s), optional
+
+Metrics (framelane_core.metrics, labelled with the subclass's `kind`): every job that reaches a
+stored outcome counts in framelane_jobs_total and framelane_job_duration_seconds (the outcome is
+the status the job has after `process`); every QUEUE_STATS_SECONDS the worker reads the queue's
+depth and oldest age from its schema, so the gauges are right with every worker busy or idle.
 """
 
 import asyncio
 import logging
 import os
 import socket
+import time
 
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from framelane.api.v1 import events_pb2, job_pb2
+from framelane_core import metrics
 from framelane_core.bus import consume
 from framelane_core.context import job_id_var
 
 log = logging.getLogger(__name__)
 CANCEL_POLL_SECONDS = 0.5
+QUEUE_STATS_SECONDS = 5.0
 
 
 class JobWorker:
@@ -38,11 +47,14 @@ class JobWorker:
     stream = ""  # the publishing service, whose stream holds the queued events
     subject = ""  # its `*.queued` subject
     durable = ""  # the consumer name shared by every worker of the kind
+    kind = ""  # the job kind in metrics (render, task); "" records none
 
     def __init__(self, pool, js, ack_wait: float):
         self.pool, self.js, self.ack_wait = pool, js, ack_wait
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self._stopping = asyncio.Event()
+        if self.kind:
+            metrics.init_job_metrics(self.kind)
 
     # -- to implement -----------------------------------------------------------------------
     async def claim(self, job_id: str) -> dict | None:
@@ -60,11 +72,42 @@ class JobWorker:
         """Runs the claimed job to its outcome (stored by the subclass); stops soon after `cancel`."""
         raise NotImplementedError
 
+    async def queue_stats(self) -> tuple[int, float] | None:
+        """(jobs in queued status, seconds since the oldest of them was queued, 0 when none), read
+        from the worker's own schema; None when the worker does not report them."""
+        return None
+
     # -- the loop ---------------------------------------------------------------------------
     async def run(self) -> None:
         config = ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL,
                                 ack_wait=self.ack_wait, max_deliver=-1)
-        await consume(self.js, self.stream, self.subject, self.durable, config, 1, self.handle_batch, self._stopping)
+        stats = asyncio.create_task(self._report_queue())
+        try:
+            await consume(self.js, self.stream, self.subject, self.durable, config, 1, self.handle_batch,
+                          self._stopping)
+        finally:
+            stats.cancel()
+            await asyncio.gather(stats, return_exceptions=True)
+
+    async def _report_queue(self) -> None:
+        """Sets the queue gauges every QUEUE_STATS_SECONDS until the worker stops."""
+        while not self._stopping.is_set():
+            try:
+                stats = await self.queue_stats()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("reading queue stats failed", exc_info=True)
+            else:
+                if stats is None or not self.kind:
+                    return
+                queued, oldest_age = stats
+                metrics.JOBS_QUEUED.labels(self.kind).set(queued)
+                metrics.JOBS_OLDEST_QUEUED_AGE.labels(self.kind).set(max(oldest_age, 0.0))
+            try:
+                await asyncio.wait_for(self._stopping.wait(), QUEUE_STATS_SECONDS)
+            except TimeoutError:
+                pass
 
     async def handle_batch(self, msgs: list) -> None:
         for msg in msgs:
@@ -98,12 +141,27 @@ class JobWorker:
         row = await self.claim(job_id)
         if row is None:
             return
+        started = time.monotonic()
         cancel = asyncio.Event()
         watcher = asyncio.create_task(self._watch_cancel(job_id, cancel))
         try:
             await self.process(row, cancel, Progress(self, job_id))
         finally:
             watcher.cancel()
+        await self._record_outcome(job_id, time.monotonic() - started)
+
+    async def _record_outcome(self, job_id: str, seconds: float) -> None:
+        """Counts the job under the outcome `process` stored (none while it is still processing)."""
+        if not self.kind:
+            return
+        try:
+            status = await self.job_status(job_id)
+        except Exception:
+            log.warning("reading the job's outcome for metrics failed", exc_info=True)
+            return
+        if status in metrics.JOB_OUTCOMES:
+            metrics.JOBS.labels(self.kind, status).inc()
+            metrics.JOB_SECONDS.labels(self.kind, status).observe(seconds)
 
     async def _watch_cancel(self, job_id: str, cancel: asyncio.Event) -> None:
         """Sets `cancel` within CANCEL_POLL_SECONDS of the job leaving `processing` (a DELETE)."""

@@ -5,7 +5,7 @@ import functools
 import subprocess
 import threading
 import uuid
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -72,9 +72,39 @@ def media_server(media_dir):
     httpd.shutdown()
 
 
+class Receiver:
+    """A webhook receiver on 127.0.0.1 that records every request (path, headers, body)."""
+
+    def __init__(self):
+        self.requests: list[tuple[str, dict, bytes]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                receiver.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+
 @pytest.fixture(scope="session")
-def mesh(pg_base, tmp_path_factory, media_server):
-    allow = media_server.removeprefix("http://")
+def webhook_receiver():
+    receiver = Receiver()
+    yield receiver
+    receiver.httpd.shutdown()
+
+
+@pytest.fixture(scope="session")
+def mesh(pg_base, tmp_path_factory, media_server, webhook_receiver):
+    allow = media_server.removeprefix("http://") + "," + webhook_receiver.url.removeprefix("http://")
     mesh, nats, name = start_mesh(pg_base, tmp_path_factory.mktemp("mesh"),
                                   {"FRAMELANE_FETCH_ALLOW": allow, "FRAMELANE_JOB_ACK_WAIT_SECONDS": "6"})
     yield mesh

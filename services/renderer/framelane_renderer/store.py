@@ -66,6 +66,16 @@ async def claim(conn: AsyncConnection, render_id: str, worker_id: str) -> tuple[
     return await cur.fetchone(), row["status"] != "processing"
 
 
+async def queue_stats(conn: AsyncConnection) -> tuple[int, float]:
+    """(queued renders, seconds since the oldest of them was created, 0 when none): the workers' queue gauges."""
+    cur = await conn.execute(
+        "SELECT count(*) AS queued, coalesce(extract(epoch FROM now() - min(created_at)), 0) AS oldest_age"
+        " FROM renders WHERE status = 'queued'"
+    )
+    row = await cur.fetchone()
+    return int(row["queued"]), float(row["oldest_age"])
+
+
 async def status_of(conn: AsyncConnection, render_id: str) -> str | None:
     cur = await conn.execute("SELECT status FROM renders WHERE id = %s", (render_id,))
     row = await cur.fetchone()

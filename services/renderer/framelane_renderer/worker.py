@@ -11,8 +11,10 @@ import asyncio
 import logging
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
+from framelane_core import metrics
 from framelane_core.errors import FramelaneError
 from framelane_core.fetch import Allow
 from framelane_core.jobqueue import JobWorker
@@ -29,7 +31,7 @@ STILL_FORMATS = {"png", "jpg"}
 class RenderWorker(JobWorker):
     """One render at a time (FFmpeg uses every core); the queue loop is framelane_core.jobqueue's."""
 
-    stream, subject, durable = events.SERVICE, events.QUEUED_SUBJECT, "render-workers"
+    stream, subject, durable, kind = events.SERVICE, events.QUEUED_SUBJECT, "render-workers", "render"
 
     def __init__(self, pool, js, storage: LocalStorage, work_dir: Path, allow: Allow, ack_wait: float):
         super().__init__(pool, js, ack_wait)
@@ -41,6 +43,10 @@ class RenderWorker(JobWorker):
             if row is not None and first:
                 await events.emit(conn, "processing", row, job_message(row, "render", self.storage))
         return row
+
+    async def queue_stats(self) -> tuple[int, float]:
+        async with self.pool.connection() as conn:
+            return await store.queue_stats(conn)
 
     async def job_status(self, render_id: str) -> str | None:
         async with self.pool.connection() as conn:
@@ -55,6 +61,7 @@ class RenderWorker(JobWorker):
     async def process(self, row: dict, cancel: asyncio.Event, progress) -> None:
         render_id = row["id"]
         log.info("render started", extra={"fields": {"attempt": row["attempts"]}})
+        started = time.monotonic()
         workdir = self.work_dir / render_id
         shutil.rmtree(workdir, ignore_errors=True)
         workdir.mkdir(parents=True)
@@ -66,7 +73,8 @@ class RenderWorker(JobWorker):
             await engine.render(spec, sources, output, progress, cancel)
             await progress(100.0, "uploading")
             stored = await asyncio.to_thread(self._store, render_id, spec, output, workdir)
-            await self._finish(render_id, stored)
+            if await self._finish(render_id, stored) and stored["duration"]:
+                metrics.RENDER_SPEED.observe((time.monotonic() - started) / stored["duration"])
         except engine.RenderCancelled:
             log.info("render cancelled")
         except FramelaneError as err:
@@ -99,15 +107,17 @@ class RenderWorker(JobWorker):
         self.storage.put_file(key, output)
         return record
 
-    async def _finish(self, render_id: str, output: dict) -> None:
+    async def _finish(self, render_id: str, output: dict) -> bool:
+        """Stores the output and the completed event; False when the render was cancelled meanwhile."""
         async with self.pool.connection() as conn, conn.transaction():
             row = await store.complete(conn, render_id, output)
             if row is not None:
                 await events.emit(conn, "completed", row, job_message(row, "render", self.storage))
         if row is None:  # cancelled while encoding: the output must not outlive the job
             self.storage.delete_prefix(f"renders/{render_id}")
-        else:
-            log.info("render completed", extra={"fields": {"duration": output["duration"], "bytes": output["size_bytes"]}})
+            return False
+        log.info("render completed", extra={"fields": {"duration": output["duration"], "bytes": output["size_bytes"]}})
+        return True
 
     async def _fail(self, render_id: str, code: str, message: str) -> None:
         log.info("render failed", extra={"fields": {"code": code, "reason": message}})

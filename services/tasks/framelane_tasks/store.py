@@ -70,6 +70,16 @@ async def claim(conn: AsyncConnection, task_id: str, worker_id: str) -> tuple[di
     return await cur.fetchone(), row["status"] != "processing"
 
 
+async def queue_stats(conn: AsyncConnection) -> tuple[int, float]:
+    """(queued tasks, seconds since the oldest of them was created, 0 when none): the workers' queue gauges."""
+    cur = await conn.execute(
+        "SELECT count(*) AS queued, coalesce(extract(epoch FROM now() - min(created_at)), 0) AS oldest_age"
+        " FROM tasks WHERE status = 'queued'"
+    )
+    row = await cur.fetchone()
+    return int(row["queued"]), float(row["oldest_age"])
+
+
 async def status_of(conn: AsyncConnection, task_id: str) -> str | None:
     cur = await conn.execute("SELECT status FROM tasks WHERE id = %s", (task_id,))
     row = await cur.fetchone()

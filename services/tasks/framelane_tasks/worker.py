@@ -26,7 +26,7 @@ PROCESSORS = {"transcribe": transcribe.run, "super_resolution": super_resolution
 class TaskWorker(JobWorker):
     """One task at a time per process (FFmpeg and CTranslate2 use every core)."""
 
-    stream, subject, durable = events.SERVICE, events.QUEUED_SUBJECT, "task-workers"
+    stream, subject, durable, kind = events.SERVICE, events.QUEUED_SUBJECT, "task-workers", "task"
 
     def __init__(self, pool, js, storage: LocalStorage, work_dir: Path, allow: Allow, ack_wait: float):
         super().__init__(pool, js, ack_wait)
@@ -38,6 +38,10 @@ class TaskWorker(JobWorker):
             if row is not None and first:
                 await events.emit(conn, "processing", row, task_job(row, self.storage))
         return row
+
+    async def queue_stats(self) -> tuple[int, float]:
+        async with self.pool.connection() as conn:
+            return await store.queue_stats(conn)
 
     async def job_status(self, task_id: str) -> str | None:
         async with self.pool.connection() as conn:

@@ -19,10 +19,10 @@ from email.utils import parsedate_to_datetime
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
-from prometheus_client import Counter as MetricCounter, Histogram
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from framelane_core import metrics
 from framelane_core.errors import FramelaneError
 from framelane_core.fetch import Allow, check_url
 from framelane_webhooks import events, store
@@ -31,11 +31,8 @@ from framelane_webhooks.signing import signed_headers
 
 log = logging.getLogger(__name__)
 
-ATTEMPTS = MetricCounter("framelane_webhook_attempts_total", "Webhook delivery attempts by outcome", ["outcome"])
-ATTEMPT_SECONDS = Histogram(
-    "framelane_webhook_attempt_duration_seconds", "Time from request start to answer (or failure)",
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-)
+ATTEMPTS = metrics.WEBHOOK_ATTEMPTS
+ATTEMPT_SECONDS = metrics.WEBHOOK_ATTEMPT_SECONDS
 MAX_RETRY_AFTER_SECONDS = 24 * 3600.0
 IDLE_POLL_SECONDS = 0.5
 
@@ -124,6 +121,7 @@ class Dispatcher:
         self._retries: list[float] = []
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
+        metrics.init_webhook_metrics()
 
     async def run(self) -> None:
         listener = asyncio.create_task(self._listen())
