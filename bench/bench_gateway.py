@@ -99,6 +99,10 @@ def main() -> None:
     try:
         mesh.start(timeout=120)
         key = mesh.dev_key(run_dir / "dev-api-key")
+        # Enterprise: its per-key "default" rate limit (600,000/min) stays above what any loopback run
+        # sends, so the benchmark measures the limiter's fast path instead of its 429s.
+        with psycopg.connect(infra.database_url, autocommit=True) as conn:
+            conn.execute("UPDATE usage.workspaces SET plan = 'enterprise'")
         results = asyncio.run(run_all(mesh, key, ns.seconds))
     finally:
         mesh.stop()

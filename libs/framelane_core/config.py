@@ -59,6 +59,16 @@ class Settings:
     # Seconds JetStream waits for a worker's ack (or heartbeat) before redelivering a job.
     job_ack_wait: float = field(default_factory=lambda: float(_env("FRAMELANE_JOB_ACK_WAIT_SECONDS", "30")))
 
+    # Outgoing mail (signup codes). An empty host logs the code instead (development only).
+    smtp_host: str = field(default_factory=lambda: _env("FRAMELANE_SMTP_HOST", ""))
+    smtp_port: int = field(default_factory=lambda: int(_env("FRAMELANE_SMTP_PORT", "25")))
+    smtp_from: str = field(default_factory=lambda: _env("FRAMELANE_SMTP_FROM", "Framelane <no-reply@framelane.localhost>"))
+    # Base URL of our console (billing portal links).
+    console_url: str = field(default_factory=lambda: _env("FRAMELANE_CONSOLE_URL", "http://127.0.0.1:3000"))
+    # Seconds a job's concurrency slot lives without an event of the job (a crashed worker's slot).
+    concurrency_lease_seconds: float = field(
+        default_factory=lambda: float(_env("FRAMELANE_CONCURRENCY_LEASE_SECONDS", "900")))
+
     def __post_init__(self):
         if not self.schema:
             object.__setattr__(self, "schema", self.service.split("_")[0])

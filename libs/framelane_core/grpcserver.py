@@ -15,6 +15,7 @@ from framelane_core.auth import CachedAuthenticator
 from framelane_core.context import principal_var, request_id_var
 from framelane_core.errors import FramelaneError, Internal, to_status
 from framelane_core.ids import new_id
+from framelane_core.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 HTTP_STATUS_HEADER = "x-fl-http-status"
@@ -30,6 +31,15 @@ def method_is_public(full_method: str) -> bool:
     except KeyError:
         return False
     return method.GetOptions().Extensions[annotations_pb2.method_policy].public
+
+
+def method_rate_class(full_method: str) -> str:
+    """The method's method_policy.rate_class ("default" when unset or not one of ours)."""
+    try:
+        method = descriptor_pool.Default().FindMethodByName(full_method.lstrip("/").replace("/", "."))
+    except KeyError:
+        return "default"
+    return method.GetOptions().Extensions[annotations_pb2.method_policy].rate_class or "default"
 
 
 async def set_http_status(context: grpc.aio.ServicerContext, status: int, location: str | None = None) -> None:
@@ -50,10 +60,13 @@ class CoreInterceptor(grpc.aio.ServerInterceptor):
     """Per RPC: request id into the log context, API key to principal, metrics, and every
     exception turned into a google.rpc.Status (never a traceback to the client)."""
 
-    def __init__(self, service: str, authenticator: CachedAuthenticator | None):
+    def __init__(self, service: str, authenticator: CachedAuthenticator | None,
+                 rate_limiter: RateLimiter | None = None):
         self.service = service
         self.authenticator = authenticator
+        self.rate_limiter = rate_limiter
         self._public: dict[str, bool] = {}
+        self._rate_class: dict[str, str] = {}
 
     async def intercept_service(self, continuation, details):
         handler = await continuation(details)
@@ -63,6 +76,10 @@ class CoreInterceptor(grpc.aio.ServerInterceptor):
         if method not in self._public:
             self._public[method] = method_is_public(method)
         needs_auth = not self._public[method] and self.authenticator is not None
+        if method not in self._rate_class:
+            self._rate_class[method] = method_rate_class(method)
+        rate_class = self._rate_class[method]
+        limiter = self.rate_limiter if needs_auth else None
         inner = handler.unary_unary
         short = method.rsplit("/", 1)[-1]
 
@@ -74,7 +91,10 @@ class CoreInterceptor(grpc.aio.ServerInterceptor):
             code = grpc.StatusCode.OK
             try:
                 if needs_auth:
-                    principal_var.set(await self.authenticator.authenticate(_metadata_value(context, "authorization")))
+                    principal = await self.authenticator.authenticate(_metadata_value(context, "authorization"))
+                    principal_var.set(principal)
+                    if limiter is not None:
+                        await limiter.check(principal, rate_class)
                 return await inner(request, context)
             except FramelaneError as err:
                 code = err.grpc_code
@@ -106,12 +126,13 @@ class CoreInterceptor(grpc.aio.ServerInterceptor):
         )
 
 
-def build_server(service: str, authenticator: CachedAuthenticator | None, service_names: list[str]):
+def build_server(service: str, authenticator: CachedAuthenticator | None, service_names: list[str],
+                 rate_limiter: RateLimiter | None = None):
     """A grpc.aio server with the core interceptor, health and reflection registered.
 
     Returns (server, health_servicer); the caller registers its servicers and binds a port."""
     server = grpc.aio.server(
-        interceptors=[CoreInterceptor(service, authenticator)],
+        interceptors=[CoreInterceptor(service, authenticator, rate_limiter)],
         options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 32 * 1024 * 1024)],
     )
     health_servicer = health.aio.HealthServicer()

@@ -14,6 +14,7 @@ from framelane_core.auth import CachedAuthenticator, UsageResolver
 from framelane_core.config import Settings, service_addr
 from framelane_core.grpcserver import NOT_SERVING, SERVING, build_server
 from framelane_core.logs import setup_logging
+from framelane_core.ratelimit import RateLimiter, UsageTokenSource
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,10 @@ class ServiceApp:
         """Resolves keys through the usage service; usage itself overrides this."""
         return CachedAuthenticator(UsageResolver(res.channel("usage")), self.settings.auth_cache_seconds, self.name)
 
+    def rate_limiter(self, res: Resources) -> RateLimiter:
+        """Per-key request limits counted by the usage service; usage itself overrides this."""
+        return RateLimiter(UsageTokenSource(res.channel("usage")))
+
     def service_names(self) -> list[str]:
         """Fully qualified names of the gRPC services this app serves (for reflection)."""
         raise NotImplementedError
@@ -80,7 +85,8 @@ class ServiceApp:
         if self.stream_retention is not None:
             await bus.ensure_stream(self.res.js, s.service, self.stream_retention)
             runners.append(bus.OutboxRelay(self.res.pool, self.res.js, s.service, db.schema_dsn(s.database_url, s.schema)))
-        self.res.server, self.health = build_server(s.service, self.authenticator(self.res), self.service_names())
+        self.res.server, self.health = build_server(s.service, self.authenticator(self.res), self.service_names(),
+                                                    self.rate_limiter(self.res))
         runners += await self.wire(self.res)
         self.port = self.res.server.add_insecure_port(f"{s.grpc_host}:{s.grpc_port}")
         await self.res.server.start()

@@ -112,8 +112,10 @@ def mesh(pg_base, tmp_path_factory, media_server, webhook_receiver):
 
 
 @pytest.fixture(scope="session")
-def api_key(mesh, tmp_path_factory) -> str:
-    return mesh.dev_key(tmp_path_factory.mktemp("key") / "dev-api-key")
+def api_key(mesh) -> str:
+    """The suite's workspace: enterprise, so the plan's concurrency and rate limits never interfere
+    with tests of other things (their own tests use workspaces on the plan they test)."""
+    return new_workspace_key(mesh, "enterprise")
 
 
 @pytest.fixture

@@ -51,7 +51,7 @@ def test_workspace_usage_with_and_without_a_key(http, authed):
     assert usage.status_code == 200
     body = usage.json()
     assert {"period_start", "period_end", "render_minutes", "task_count", "egress_bytes"} <= set(body)
-    assert body["plan"] == "pro" and body["render_minutes_limit"] == 2000
+    assert body["plan"] == "enterprise" and body["render_minutes_limit"] is None
     assert body["period_start"].endswith("-01T00:00:00Z")
     assert body["task_count"] == 0 and body["egress_bytes"] == 0
     assert authed.get("/v1/workspace/usage", params={"period": "7d"}).status_code == 200

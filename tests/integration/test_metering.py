@@ -6,11 +6,13 @@ from framelane.api.v1 import job_pb2
 from framelane_core import bus, db
 from framelane_core.context import Principal
 from framelane_core.errors import PaymentRequired
-from framelane_usage.metering import Meters
+from framelane_usage.metering import PLANS, Meters
 from framelane_usage.service import Accounts
 
 
-async def test_replayed_event_changes_no_meter_and_racing_admissions_respect_the_cap(database_url, nats_url):
+async def test_replayed_event_changes_no_meter_and_racing_admissions_respect_the_cap(database_url, nats_url,
+                                                                                      monkeypatch):
+    monkeypatch.setitem(PLANS["free"], "concurrent_jobs", 50)  # the cap, not the concurrency limit, decides here
     await db.migrate(database_url, "usage", "framelane_usage")
     pool = await db.open_pool(database_url, "usage")
     nc = await bus.connect(nats_url, "t")
@@ -23,7 +25,7 @@ async def test_replayed_event_changes_no_meter_and_racing_admissions_respect_the
         event = bus.make_event("render.completed", ws["id"], job_pb2.JobEvent(job=job, output_duration=120))
         for _ in range(3):
             await consumer.apply(event.SerializeToString())
-        assert (await meters.usage(principal, ""))["render_minutes"] == 2.0
+        assert (await meters.usage(principal, None))["render_minutes"] == 2.0
 
         # 23 minutes left: of ten racing 5-minute admissions exactly four fit.
         results = await asyncio.gather(*(meters.admit_render(ws["id"], f"render_r{i}", 5.0) for i in range(10)),

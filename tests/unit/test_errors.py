@@ -30,7 +30,7 @@ def test_details_default_to_null_and_retry_after_is_carried():
 
 def test_usage_period_is_the_calendar_month_or_a_rolling_window():
     now = datetime(2026, 2, 14, 12, tzinfo=UTC)
-    assert usage_period("", now) == (datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC))
+    assert usage_period(None, now) == (datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC))
     start, end = usage_period("7d", now)
     assert (end - start).days == 7 and end == now
     with pytest.raises(InvalidRequest):

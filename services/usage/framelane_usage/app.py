@@ -10,8 +10,14 @@ from framelane_core.bus import IdempotentConsumer
 from framelane_core.auth import CachedAuthenticator
 from framelane_core.config import Settings
 from framelane_core.lifecycle import Resources, ServiceApp
+from framelane_core.ratelimit import WINDOW_SECONDS, RateLimiter
 from framelane_usage import store
-from framelane_usage.metering import PLANS, Meters
+from framelane_usage.billing import Billing
+from framelane_usage.credits import Credits
+from framelane_usage.limits import RateWindows
+from framelane_usage.mail import Mailer
+from framelane_usage.metering import CONCURRENCY_RETRY_AFTER_SECONDS, PLANS, Meters
+from framelane_usage.service import OTP_LOCK_SECONDS, OTP_MAX_ATTEMPTS, OTP_TTL_SECONDS
 from framelane_usage.service import KEY_PREFIX, Accounts, LastUsedFlusher, hash_key
 from framelane_usage.servicer import AccountServicer, UsageServicer
 
@@ -21,18 +27,40 @@ def describe() -> dict:
         "version": "v1",
         "auth": {"type": "bearer", "header": "Authorization", "key_prefix": KEY_PREFIX},
         "onboarding": {
-            "supported": False,
+            "supported": True,
             "steps": [
-                {"method": "POST", "path": "/v1/signup", "body": ["workspace_name", "email"]},
-                {"method": "POST", "path": "/v1/signup/verify", "body": ["email", "otp_code"]},
+                {"method": "POST", "path": "/v1/signup", "body": ["workspace_name", "email"], "status": 201},
+                {"method": "POST", "path": "/v1/signup/verify", "body": ["email", "otp_code"], "status": 200},
             ],
+            "email_verification": {"code_digits": 6, "expires_in_seconds": OTP_TTL_SECONDS,
+                                   "max_attempts": OTP_MAX_ATTEMPTS, "lockout_seconds": OTP_LOCK_SECONDS,
+                                   "unverified_key_status": 403, "unverified_key_code": "email_not_verified"},
         },
         "quota": {
             "plans": PLANS,
             "metering": {"supported": True, "meters": ["render_minutes"], "period": "calendar month, UTC"},
             "render_quota": {"supported": True, "status": 402, "code": "quota_exceeded"},
-            "credits": {"supported": False}, "concurrency_limits": {"supported": False},
-            "rate_limits": {"supported": False},
+            "credits": {
+                "supported": True, "unit": "integer credits", "status": 402, "code": "insufficient_credits",
+                "balance": {"method": "GET", "path": "/v1/workspace/credits"},
+                "lifecycle": ["reserved at acceptance", "settled on success", "refunded on failure"],
+                "welcome_credits": {"supported": False}, "purchases": {"supported": False},
+            },
+            "concurrency_limits": {
+                "supported": True, "status": 429, "code": "concurrency_exceeded",
+                "retry_after_seconds": CONCURRENCY_RETRY_AFTER_SECONDS,
+                "per_plan": {name: p["concurrent_jobs"] for name, p in PLANS.items()},
+                "counts": "queued and processing renders and tasks; released on a terminal state",
+            },
+            "rate_limits": {
+                "supported": True, "status": 429, "code": "rate_limited", "scope": "api_key and route class",
+                "window_seconds": WINDOW_SECONDS, "header": "Retry-After",
+                "per_plan_per_minute": {name: p["rate_limits_per_minute"] for name, p in PLANS.items()},
+            },
+        },
+        "billing": {
+            "portal": {"supported": True, "method": "POST", "path": "/v1/billing/portal"},
+            "invoice_preview": {"supported": True, "method": "GET", "path": "/v1/billing/invoice/preview"},
         },
     }
 
@@ -44,8 +72,14 @@ class UsageApp(ServiceApp):
 
     def authenticator(self, res: Resources) -> CachedAuthenticator:
         """Usage resolves keys from its own tables instead of calling itself."""
-        self.accounts = Accounts(res.pool)
+        s = self.settings
+        self.accounts = Accounts(res.pool, Mailer(s.smtp_host, s.smtp_port, s.smtp_from))
         return CachedAuthenticator(self.accounts.authenticate, self.settings.auth_cache_seconds, self.name)
+
+    def rate_limiter(self, res: Resources) -> RateLimiter:
+        """Usage takes tokens from its own tables instead of calling itself."""
+        self.windows = RateWindows(res.pool)
+        return RateLimiter(self.windows.take)
 
     def service_names(self) -> list[str]:
         return [
@@ -56,12 +90,15 @@ class UsageApp(ServiceApp):
 
     async def wire(self, res: Resources) -> list:
         account_pb2_grpc.add_AccountServiceServicer_to_server(AccountServicer(self.accounts), res.server)
-        meters = Meters(res.pool)
-        usage_pb2_grpc.add_UsageServiceServicer_to_server(UsageServicer(meters), res.server)
+        meters = Meters(res.pool, self.settings.concurrency_lease_seconds)
+        billing = Billing(meters, self.settings.console_url)
+        usage_pb2_grpc.add_UsageServiceServicer_to_server(UsageServicer(meters, self.windows, billing, Credits(res.pool)), res.server)
         capabilities.register(res.server, describe)
         renders = IdempotentConsumer(res.pool, res.js, "usage-meter-renders", "renderer",
                                      "framelane.renderer.v1.render.>", meters.on_render_event)
-        return [LastUsedFlusher(self.accounts), renders]
+        tasks = IdempotentConsumer(res.pool, res.js, "usage-slots-tasks", "tasks",
+                                   "framelane.tasks.v1.task.>", meters.on_job_event)
+        return [LastUsedFlusher(self.accounts), renders, tasks]
 
 
 async def ensure_dev_key(key_file: str) -> str:

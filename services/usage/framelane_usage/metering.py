@@ -1,9 +1,13 @@
-"""Meters, plans and render quotas.
+"""Meters, plans, render quotas and concurrency slots.
 
 Meters come from lifecycle events, applied exactly once per event id (the consumer records the
 id in the same transaction as the meter row). Quotas are checked at submit: a render's estimated
 minutes are reserved under a per-workspace row lock, and its terminal event settles the
-reservation with the real output duration."""
+reservation with the real output duration.
+
+Concurrency: admission also takes one of the plan's active-processing slots under the same lock
+(429 concurrency_exceeded when none is free); a job's terminal event gives it back, every other
+event of the job renews its lease, and a slot whose lease ran out is reclaimed."""
 
 from datetime import UTC, datetime
 
@@ -11,16 +15,36 @@ from psycopg_pool import AsyncConnectionPool
 
 from framelane.api.v1 import job_pb2
 from framelane_core.context import Principal
-from framelane_core.errors import NotFound, PaymentRequired
+from framelane_core.errors import NotFound, PaymentRequired, RateLimited
 from framelane_usage import store
 from framelane_usage.service import usage_period
 
-# Plans are configuration: monthly render minutes (None = unlimited) and overage price.
+# Plans are configuration: price, monthly render minutes (None = unlimited) and overage price,
+# active-processing jobs, and requests per minute per API key and route class (method_policy.rate_class).
 PLANS = {
-    "free": {"render_minutes_per_month": 25, "overage_per_render_minute_usd": None},
-    "pro": {"render_minutes_per_month": 2000, "overage_per_render_minute_usd": 0.08},
-    "enterprise": {"render_minutes_per_month": None, "overage_per_render_minute_usd": None},
+    "free": {"price_per_month_usd": 0, "render_minutes_per_month": 25, "overage_per_render_minute_usd": None,
+             "concurrent_jobs": 1, "rate_limits_per_minute": {"create": 20, "poll": 120, "default": 600}},
+    "pro": {"price_per_month_usd": 99, "render_minutes_per_month": 2000, "overage_per_render_minute_usd": 0.08,
+            "concurrent_jobs": 5, "rate_limits_per_minute": {"create": 300, "poll": 1200, "default": 60000}},
+    "enterprise": {"price_per_month_usd": None, "render_minutes_per_month": None, "overage_per_render_minute_usd": None,
+                   "concurrent_jobs": 50, "rate_limits_per_minute": {"create": 3000, "poll": 12000, "default": 600000}},
 }
+# Event types that end a job (its slot is released); any other event of the job renews the lease.
+TERMINAL_EVENTS = {"render.completed", "render.failed", "render.cancelled",
+                   "task.succeeded", "task.failed", "task.cancelled", "task.completed"}
+# Tasks waiting on the user (BeatAPI: storyboard_ready, requires_action) do not hold a slot either;
+# the tasks service admits the job again (same job id) when it resumes processing.
+PAUSED_EVENTS = {"task.storyboard_ready", "task.requires_action"}
+CONCURRENCY_RETRY_AFTER_SECONDS = 10
+
+
+class ConcurrencyExceeded(RateLimited):
+    code = "concurrency_exceeded"
+
+
+def rate_limit(plan: str, rate_class: str) -> int:
+    limits = PLANS.get(plan, PLANS["free"])["rate_limits_per_minute"]
+    return limits.get(rate_class, limits["default"])
 
 
 def hard_cap(plan: str) -> float | None:
@@ -30,10 +54,11 @@ def hard_cap(plan: str) -> float | None:
 
 
 class Meters:
-    def __init__(self, pool: AsyncConnectionPool):
+    def __init__(self, pool: AsyncConnectionPool, lease_seconds: float = 900.0):
         self.pool = pool
+        self.lease_seconds = lease_seconds
 
-    async def usage(self, principal: Principal, period: str) -> dict:
+    async def usage(self, principal: Principal, period: str | None) -> dict:
         start, end = usage_period(period)
         async with self.pool.connection() as conn:
             ws = await store.get_workspace(conn, principal.workspace_id)
@@ -41,7 +66,9 @@ class Meters:
                 raise NotFound("Workspace not found.")
             totals = await store.meter_totals(conn, principal.workspace_id, start, end)
             reserved = await store.reserved_minutes(conn, principal.workspace_id)
+            active = len(await store.active_job_ids(conn, principal.workspace_id))
         return {
+            "concurrency_limit": PLANS[ws["plan"]]["concurrent_jobs"], "active_jobs": active,
             "period_start": start, "period_end": end, "plan": ws["plan"],
             "render_minutes": round(totals.get("render_minutes", 0.0), 4),
             "task_count": int(totals.get("tasks", 0)), "egress_bytes": totals.get("egress_bytes", 0.0),
@@ -50,14 +77,21 @@ class Meters:
         }
 
     async def admit_render(self, ws_id: str, job_id: str, minutes: float) -> float | None:
-        """Reserves minutes for a render; returns what is left of the cap (None: no cap)."""
-        start, end = usage_period("")
+        """admit_job for a render; returns what is left of the cap (None: no cap)."""
+        return (await self.admit_job(ws_id, job_id, "render", minutes))["render_minutes_remaining"]
+
+    async def admit_job(self, ws_id: str, job_id: str, kind: str, minutes: float) -> dict:
+        """Reserves minutes against the monthly cap (402), then takes an active-processing slot
+        (429), both under the workspace's row lock. Admitting a job id again is a no-op."""
+        start, end = usage_period(None)
         async with self.pool.connection() as conn, conn.transaction():
             ws = await store.lock_workspace(conn, ws_id)
             if ws is None:
                 raise NotFound("Workspace not found.")
+            plan = PLANS[ws["plan"]]
             cap = hard_cap(ws["plan"])
-            if cap is not None:
+            used = reserved = 0.0
+            if cap is not None and minutes > 0:
                 used = (await store.meter_totals(conn, ws_id, start, end)).get("render_minutes", 0.0)
                 reserved = await store.reserved_minutes(conn, ws_id)
                 if used + reserved + minutes > cap + 1e-9:
@@ -67,17 +101,60 @@ class Meters:
                         details={"render_minutes_limit": cap, "render_minutes_used": round(used, 4),
                                  "render_minutes_reserved": round(reserved, 4), "render_minutes_requested": minutes},
                     )
-            await store.reserve(conn, job_id, ws_id, minutes)
-        return None if cap is None else cap - used - reserved - minutes
+            await store.expire_slots(conn, ws_id)
+            active = await store.active_job_ids(conn, ws_id)
+            limit = plan["concurrent_jobs"]
+            if job_id not in active:
+                if len(active) >= limit:
+                    raise ConcurrencyExceeded(
+                        f"The {ws['plan']} plan runs at most {limit} job(s) at a time and {len(active)} are active; "
+                        "retry when one finishes.",
+                        details={"concurrency_limit": limit, "active_jobs": len(active)},
+                        retry_after_seconds=CONCURRENCY_RETRY_AFTER_SECONDS,
+                    )
+                await store.take_slot(conn, job_id, ws_id, kind or "job", self.lease_seconds)
+                active.append(job_id)
+            if minutes > 0:
+                await store.reserve(conn, job_id, ws_id, minutes)
+        remaining = None if cap is None else cap - used - reserved - (minutes if minutes > 0 else 0)
+        return {"render_minutes_remaining": remaining, "concurrency_limit": limit, "active_jobs": len(active)}
+
+    async def on_job_event(self, conn, event) -> None:
+        """Consumer handler for task.*: terminal and paused events free the slot, others renew it."""
+        job_id = _job_id(event)
+        if not job_id:
+            return
+        if event.type in TERMINAL_EVENTS:
+            await store.release_slot(conn, job_id)
+            await store.release(conn, job_id)
+        elif event.type in PAUSED_EVENTS:
+            await store.release_slot(conn, job_id)
+        else:
+            await store.renew_slot(conn, job_id, self.lease_seconds)
 
     async def on_render_event(self, conn, event) -> None:
         """Consumer handler for render.*: completed meters the real output; terminal ones release."""
-        if event.type not in ("render.completed", "render.failed", "render.cancelled"):
-            return
         payload = job_pb2.JobEvent()
         event.payload.Unpack(payload)
+        if event.type not in TERMINAL_EVENTS:
+            await store.renew_slot(conn, payload.job.id, self.lease_seconds)
+            return
+        await store.release_slot(conn, payload.job.id)
         await store.release(conn, payload.job.id)
         if event.type == "render.completed":
             occurred = event.created_at.ToDatetime(tzinfo=UTC) if event.HasField("created_at") else datetime.now(UTC)
             await store.record_meter(conn, event.id, "render_minutes", event.workspace_id,
                                      payload.output_duration / 60, payload.job.id, occurred)
+
+
+def _job_id(event) -> str:
+    """The job id of a lifecycle event whose payload is a framelane.api.v1.JobEvent (or Job)."""
+    if event.payload.Is(job_pb2.JobEvent.DESCRIPTOR):
+        payload = job_pb2.JobEvent()
+        event.payload.Unpack(payload)
+        return payload.job.id
+    if event.payload.Is(job_pb2.Job.DESCRIPTOR):
+        job = job_pb2.Job()
+        event.payload.Unpack(job)
+        return job.id
+    return ""
