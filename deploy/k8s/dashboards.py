@@ -88,6 +88,9 @@ def overview() -> dict:
             f"sum by (outcome) (rate(framelane_webhook_attempts_total{{{NS}}}[$__rate_interval]))", "{{outcome}}")],
          "ops", "delivered and dead_lettered end a delivery; retry is a failed attempt with another scheduled. "
                 "Alert FramelaneWebhooksDeadLettered fires above 10 dead letters an hour."),
+        ("Credits moved per second", [(
+            f"sum by (kind) (rate(framelane_credits_moved_total{{{NS}}}[$__rate_interval]))", "{{kind}}")],
+         "short", "Committed credit ledger movements (grant, reserve, settle, refund)."),
         ("Container restarts (1 h)", [(
             f"sum by (pod) (increase(kube_pod_container_status_restarts_total{{{NS}}}[1h]))", "{{pod}}")], "short",
          "From kube-state-metrics. Alert FramelaneWorkerCrashLooping watches the workers."),

@@ -62,3 +62,15 @@ def serve_metrics(port: int) -> None:
     """Serves /metrics on the port (0 = do not serve, e.g. in tests)."""
     if port:
         start_http_server(port, addr="0.0.0.0")
+
+CREDIT_MOVEMENTS = Counter("framelane_credit_movements_total", "Credit ledger movements committed", ["kind"])
+CREDITS_MOVED = Counter("framelane_credits_moved_total", "Credits moved by committed ledger rows", ["kind"])
+GPU_UTILIZATION = Gauge("framelane_gpu_utilization_ratio", "GPU busy fraction (workers on GPU nodes only)", ["gpu"])
+GPU_MEMORY_USED = Gauge("framelane_gpu_memory_used_bytes", "GPU memory in use (workers on GPU nodes only)", ["gpu"])
+
+
+def init_credit_metrics() -> None:
+    """Creates the credit series at start-up so a fresh service exports them."""
+    for kind in ("grant", "reserve", "settle", "refund"):
+        CREDIT_MOVEMENTS.labels(kind)
+        CREDITS_MOVED.labels(kind)

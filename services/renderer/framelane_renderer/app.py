@@ -5,7 +5,7 @@ from pathlib import Path
 from nats.js.api import RetentionPolicy
 
 from framelane.renderer.v1 import render_pb2, render_pb2_grpc
-from framelane_core import capabilities
+from framelane_core import capabilities, gpu
 from framelane_core.config import Settings
 from framelane_core.fetch import Allow
 from framelane_core.lifecycle import Resources, ServiceApp
@@ -58,4 +58,4 @@ class RenderWorkerApp(ServiceApp):
         s = self.settings
         worker = RenderWorker(res.pool, res.js, storage_from_settings(s), Path(s.work_dir) / "renders",
                               Allow.parse(s.fetch_allow), s.job_ack_wait)
-        return [worker]
+        return [worker, *gpu.samplers()]

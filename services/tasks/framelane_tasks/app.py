@@ -5,7 +5,7 @@ from pathlib import Path
 from nats.js.api import RetentionPolicy
 
 from framelane.tasks.v1 import tasks_pb2, tasks_pb2_grpc
-from framelane_core import capabilities
+from framelane_core import capabilities, gpu
 from framelane_core.config import Settings
 from framelane_core.fetch import Allow
 from framelane_core.lifecycle import Resources, ServiceApp
@@ -49,4 +49,4 @@ class TaskWorkerApp(ServiceApp):
         s = self.settings
         worker = TaskWorker(res.pool, res.js, storage_from_settings(s), Path(s.work_dir) / "tasks",
                             Allow.parse(s.fetch_allow), s.job_ack_wait)
-        return [worker]
+        return [worker, *gpu.samplers()]

@@ -5,7 +5,7 @@ from pathlib import Path
 from nats.js.api import RetentionPolicy
 
 from framelane.usage.v1 import account_pb2, account_pb2_grpc, usage_pb2, usage_pb2_grpc
-from framelane_core import capabilities, db
+from framelane_core import capabilities, db, metrics
 from framelane_core.bus import IdempotentConsumer
 from framelane_core.auth import CachedAuthenticator
 from framelane_core.config import Settings
@@ -94,6 +94,7 @@ class UsageApp(ServiceApp):
         billing = Billing(meters, self.settings.console_url)
         usage_pb2_grpc.add_UsageServiceServicer_to_server(UsageServicer(meters, self.windows, billing, Credits(res.pool)), res.server)
         capabilities.register(res.server, describe)
+        metrics.init_credit_metrics()
         renders = IdempotentConsumer(res.pool, res.js, "usage-meter-renders", "renderer",
                                      "framelane.renderer.v1.render.>", meters.on_render_event)
         tasks = IdempotentConsumer(res.pool, res.js, "usage-slots-tasks", "tasks",

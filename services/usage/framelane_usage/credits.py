@@ -7,6 +7,7 @@ so two racing reservations cannot both spend the last credits."""
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from framelane_core import metrics
 from framelane_core.errors import Conflict, InvalidRequest, NotFound, PaymentRequired, violation
 from framelane_usage import store
 
@@ -35,15 +36,19 @@ class Credits:
             if await store.lock_workspace(conn, ws_id) is None:
                 raise NotFound("Workspace not found.")
             await store.insert_ledger(conn, ws_id, grant_id, "grant", credits, None, reason or None)
-            return await _summary(conn, ws_id, "")
+            summary = await _summary(conn, ws_id, "")
+        _moved("grant", credits)
+        return summary
 
     async def reserve(self, ws_id: str, job_id: str, credits: int) -> dict:
         _positive("credits", credits, allow_zero=True)
+        moved = False
         async with self.pool.connection() as conn, conn.transaction():
             if await store.lock_workspace(conn, ws_id) is None:
                 raise NotFound("Workspace not found.")
             rows = await store.job_ledger(conn, job_id)
             if "reserve" not in rows:
+                moved = True
                 balance = await store.credit_balance(conn, ws_id)
                 if balance < credits:
                     raise InsufficientCredits(
@@ -53,7 +58,10 @@ class Credits:
                 await store.insert_ledger(conn, ws_id, job_id, "reserve", -credits, None, None)
             elif rows["reserve"]["workspace_id"] != ws_id:
                 raise Conflict(f"Job {job_id} belongs to another workspace.")
-            return await _summary(conn, ws_id, job_id)
+            summary = await _summary(conn, ws_id, job_id)
+        if moved:
+            _moved("reserve", credits)
+        return summary
 
     async def settle(self, job_id: str, charged: int) -> dict:
         _positive("credits", charged, allow_zero=True)
@@ -73,11 +81,21 @@ class Credits:
             other = "refund" if kind == "settle" else "settle"
             if other in rows:
                 raise Conflict(f"The credits of job {job_id} were already {other}d.")
+            amount = None
             if kind not in rows:
                 reserved = -rows["reserve"]["amount"]
                 amount = reserved if kind == "refund" else reserved - charged
                 await store.insert_ledger(conn, ws_id, job_id, kind, amount, charged, None)
-            return await _summary(conn, ws_id, job_id)
+            summary = await _summary(conn, ws_id, job_id)
+        if amount is not None:
+            _moved(kind, amount)
+        return summary
+
+
+def _moved(kind: str, credits: int) -> None:
+    """Counts a committed ledger movement (after the commit: a rolled-back one never happened)."""
+    metrics.CREDIT_MOVEMENTS.labels(kind).inc()
+    metrics.CREDITS_MOVED.labels(kind).inc(abs(credits))
 
 
 async def _summary(conn: AsyncConnection, ws_id: str, job_id: str) -> dict:
