@@ -50,6 +50,16 @@ def _make_media(folder: Path) -> None:
 
 
 class _Quiet(SimpleHTTPRequestHandler):
+    def do_GET(self):
+        # /__redirect/<url>: a 302 to <url> (tests of redirect hops towards refused addresses).
+        if self.path.startswith("/__redirect/"):
+            self.send_response(302)
+            self.send_header("Location", self.path.removeprefix("/__redirect/"))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        super().do_GET()
+
     def log_message(self, *args):
         pass
 

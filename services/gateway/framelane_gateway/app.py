@@ -21,7 +21,7 @@ class GatewayApp(ServiceApp):
         servicer = SystemServicer(edge, self.settings.version, self.settings.git_commit)
         system_pb2_grpc.add_SystemServiceServicer_to_server(servicer, res.server)
         self.blobs = BlobServer(storage_from_settings(self.settings), self.settings.grpc_host,
-                                self.settings.gateway_http_port)
+                                self.settings.gateway_http_port, res.channel("tasks"))
         return [self.blobs]
 
     async def stop(self) -> None:

@@ -94,6 +94,10 @@ def routes(contract: Contract) -> list[dict]:
         "match": {"prefix": "/blobs/", "headers": [{"name": ":method", "string_match": {"safe_regex": {"regex": "^(GET|HEAD)$"}}}]},
         "route": {"cluster": BLOB_CLUSTER, "timeout": "0s"},
     })
+    out.append({
+        "match": {"prefix": "/uploads/", "headers": [{"name": ":method", "string_match": {"exact": "PUT"}}]},
+        "route": {"cluster": BLOB_CLUSTER, "timeout": "0s", "idle_timeout": "300s"},
+    })
     out.append({"match": {"prefix": "/"}, "direct_response": _direct(404, "No such route.")})
     return out
 

@@ -80,7 +80,8 @@ class Renders:
         if result.ok:
             for path, url in source_urls(result.normalized):
                 try:
-                    await check_url(url, self.allow, path)
+                    if self.storage.local_key_for(url) is None:  # our own signed blobs are read locally
+                        await check_url(url, self.allow, path)
                 except FramelaneError as err:
                     problems.append({"path": path, "code": err.code, "message": err.message, "severity": "error"})
         if problems:
@@ -165,7 +166,8 @@ class Renders:
         workdir = Path(self.work_dir) / "previews" / key.rsplit("/", 1)[1]
         workdir.mkdir(parents=True, exist_ok=True)
         try:
-            sources = await fetch_all([u for _, u in source_urls(spec)], Path(self.work_dir) / "cache", self.allow)
+            sources = await fetch_all([u for _, u in source_urls(spec)], Path(self.work_dir) / "cache", self.allow,
+                                    storage=self.storage)
             plan = engine.build_plan(spec, sources)
             frame = await engine.render_preview(plan, at, workdir / "frame.png", workdir / "work")
             info = engine.probe(str(frame))

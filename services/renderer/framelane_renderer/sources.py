@@ -1,5 +1,7 @@
 """Render sources: fetched through the safe fetcher into a disk cache keyed by URL, revalidated
-with the stored ETag (a 304 reuses the cached copy), then probed with ffprobe."""
+with the stored ETag (a 304 reuses the cached copy), then probed with ffprobe. A signed link to
+our own storage (an upload's or import's source_url) is read from storage instead of over HTTP:
+the mesh's public URL may well be loopback, which the SSRF check rightly refuses."""
 
 import asyncio
 import hashlib
@@ -7,14 +9,32 @@ import json
 import uuid
 from pathlib import Path
 
-from framelane_core.fetch import Allow, fetch_to_file
+from framelane_core.fetch import Allow, SourceNotFound, fetch_to_file
 from framelane_renderer import engine
 
 SOURCE_MAX_BYTES = 5 * 1024**3
 
 
-async def fetch_source(url: str, cache_dir: Path, allow: Allow) -> Path:
+async def local_source(key: str, cache_dir: Path, storage) -> Path:
+    """The stored object itself (local backend) or a cached copy of it (S3: keys never change)."""
+    stored = await asyncio.to_thread(storage.stat, key)
+    if stored is None:
+        raise SourceNotFound("The uploaded file is not complete yet or no longer exists.")
+    if getattr(storage, "backend", "local") == "local":
+        return storage.path(key)
+    path = cache_dir / f"blob-{hashlib.sha256(key.encode()).hexdigest()}"
+    if not path.exists():
+        tmp = cache_dir / f"{path.name}.{uuid.uuid4().hex}.part"
+        await asyncio.to_thread(storage.copy_to, key, tmp)
+        tmp.replace(path)
+    return path
+
+
+async def fetch_source(url: str, cache_dir: Path, allow: Allow, storage=None) -> Path:
     """A local copy of url, from the cache when the server says it has not changed."""
+    key = storage.local_key_for(url) if storage is not None else None
+    if key is not None:
+        return await local_source(key, cache_dir, storage)
     digest = hashlib.sha256(url.encode()).hexdigest()
     path, meta = cache_dir / digest, cache_dir / f"{digest}.json"
     headers = {}
@@ -32,10 +52,10 @@ async def fetch_source(url: str, cache_dir: Path, allow: Allow) -> Path:
     return path
 
 
-async def fetch_all(urls: list[str], cache_dir: Path, allow: Allow) -> dict[str, engine.SourceInfo]:
+async def fetch_all(urls: list[str], cache_dir: Path, allow: Allow, storage=None) -> dict[str, engine.SourceInfo]:
     """Every distinct URL fetched concurrently and probed: url → SourceInfo."""
     cache_dir.mkdir(parents=True, exist_ok=True)
     distinct = sorted(set(urls))
-    paths = await asyncio.gather(*(fetch_source(u, cache_dir, allow) for u in distinct))
+    paths = await asyncio.gather(*(fetch_source(u, cache_dir, allow, storage) for u in distinct))
     infos = await asyncio.gather(*(asyncio.to_thread(engine.probe, str(p)) for p in paths))
     return dict(zip(distinct, infos, strict=True))

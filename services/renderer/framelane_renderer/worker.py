@@ -67,7 +67,8 @@ class RenderWorker(JobWorker):
         workdir.mkdir(parents=True)
         try:
             spec = row["spec"]
-            sources = await fetch_all([u for _, u in source_urls(spec)], self.work_dir.parent / "cache", self.allow)
+            sources = await fetch_all([u for _, u in source_urls(spec)], self.work_dir.parent / "cache", self.allow,
+                                    storage=self.storage)
             await progress(0.0, "compositing")
             output = workdir / f"output.{spec['output_format']}"
             await engine.render(spec, sources, output, progress, cancel)

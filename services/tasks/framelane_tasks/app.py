@@ -4,12 +4,14 @@ from pathlib import Path
 
 from nats.js.api import RetentionPolicy
 
-from framelane.tasks.v1 import tasks_pb2, tasks_pb2_grpc
+from framelane.tasks.v1 import assets_pb2, assets_pb2_grpc, tasks_pb2, tasks_pb2_grpc
 from framelane_core import capabilities, gpu
 from framelane_core.config import Settings
 from framelane_core.fetch import Allow
 from framelane_core.lifecycle import Resources, ServiceApp
 from framelane_core.storage import storage_from_settings
+from framelane_tasks.assets import AssetRunner, Assets
+from framelane_tasks.assets_servicer import AssetServicer
 from framelane_tasks.catalog import describe
 from framelane_tasks.service import Tasks
 from framelane_tasks.servicer import TaskServicer
@@ -21,13 +23,18 @@ class TasksApp(ServiceApp):
     stream_retention = RetentionPolicy.LIMITS
 
     def service_names(self) -> list[str]:
-        return [tasks_pb2.DESCRIPTOR.services_by_name["TaskService"].full_name, capabilities.SERVICE_NAME]
+        return [tasks_pb2.DESCRIPTOR.services_by_name["TaskService"].full_name,
+                assets_pb2.DESCRIPTOR.services_by_name["AssetService"].full_name, capabilities.SERVICE_NAME]
 
     async def wire(self, res: Resources) -> list:
-        tasks = Tasks(res.pool, storage_from_settings(self.settings), Allow.parse(self.settings.fetch_allow))
+        storage, allow = storage_from_settings(self.settings), Allow.parse(self.settings.fetch_allow)
+        tasks = Tasks(res.pool, storage, allow)
         tasks_pb2_grpc.add_TaskServiceServicer_to_server(TaskServicer(tasks), res.server)
+        # Imports and probes of uploads run in this background runner, never in a request handler.
+        assets = Assets(res.pool, storage, allow)
+        assets_pb2_grpc.add_AssetServiceServicer_to_server(AssetServicer(assets), res.server)
         capabilities.register(res.server, describe)
-        return []
+        return [AssetRunner(assets, Path(self.settings.work_dir) / "assets")]
 
 
 class TaskWorkerApp(ServiceApp):

@@ -11,6 +11,8 @@ import re
 from typing import Any
 
 from framelane_core.errors import InvalidRequest, violation
+from framelane_core.storage import UPLOAD_MAX_BYTES
+from framelane_tasks.assets import ALLOWED_CONTENT_TYPES, UPLOAD_URL_TTL
 
 URL_MAX = 2083
 
@@ -77,7 +79,14 @@ def describe() -> dict:
     return {
         "tasks": TASK_TYPES,
         "workflows": WORKFLOWS,
-        "imports": {"supported": False, "share_links": {"supported": False}},
+        # Media ingestion (reference §A7), served by AssetService; see framelane_tasks.assets.
+        "uploads": {"supported": True, "resumable": True, "max_bytes": UPLOAD_MAX_BYTES,
+                    "url_ttl_seconds": UPLOAD_URL_TTL, "content_types": list(ALLOWED_CONTENT_TYPES)},
+        "imports": {"supported": True, "max_bytes": UPLOAD_MAX_BYTES, "share_links": {"supported": False}},
+        "workspace_assets": {"supported": True},
+        # BeatAPI POST /beatapi/v1/files and a render's ingest_external option: not built yet.
+        "files": {"supported": False},
+        "ingest_external": {"supported": False},
     }
 
 

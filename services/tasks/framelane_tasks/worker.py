@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 from framelane_core.errors import FramelaneError
-from framelane_core.fetch import Allow, fetch_to_file
+from framelane_core.fetch import Allow, SourceNotFound, fetch_to_file
 from framelane_core.jobqueue import JobWorker
 from framelane_core.storage import LocalStorage
 from framelane_renderer.engine import FfmpegError, RenderCancelled
@@ -65,7 +65,13 @@ class TaskWorker(JobWorker):
                 raise TaskFailed("unsupported", f"Task type {task_type} is not supported by this worker.")
             await progress(0.0, "downloading")
             source = workdir / "source"
-            await fetch_to_file(params["source_url"], source, allow=self.allow, max_bytes=SOURCE_MAX_BYTES)
+            key = self.storage.local_key_for(params["source_url"])
+            if key is not None:  # an upload's or import's source_url: read from our storage
+                if await asyncio.to_thread(self.storage.stat, key) is None:
+                    raise SourceNotFound("The uploaded file is not complete yet or no longer exists.")
+                await asyncio.to_thread(self.storage.copy_to, key, source)
+            else:
+                await fetch_to_file(params["source_url"], source, allow=self.allow, max_bytes=SOURCE_MAX_BYTES)
             if cancel.is_set():
                 raise RenderCancelled("task cancelled")
             result = await processor(source, params, workdir, progress, cancel)

@@ -105,10 +105,10 @@ class Asset(_message.Message):
     height: _struct_pb2.Value
     created_at: _timestamp_pb2.Timestamp
     content_type: str
-    size_bytes: int
+    size_bytes: float
     codecs: _struct_pb2.Struct
     origin: str
-    def __init__(self, id: _Optional[str] = ..., source_url: _Optional[str] = ..., kind: _Optional[str] = ..., duration: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., width: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., height: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., content_type: _Optional[str] = ..., size_bytes: _Optional[int] = ..., codecs: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., origin: _Optional[str] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., source_url: _Optional[str] = ..., kind: _Optional[str] = ..., duration: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., width: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., height: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., content_type: _Optional[str] = ..., size_bytes: _Optional[float] = ..., codecs: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., origin: _Optional[str] = ...) -> None: ...
 
 class ListAssetsRequest(_message.Message):
     __slots__ = ("limit", "cursor")
