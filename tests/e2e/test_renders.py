@@ -5,7 +5,6 @@ import subprocess
 import time
 
 import numpy as np
-import pytest
 
 
 def walkthrough_spec(media: str) -> dict:

@@ -1,6 +1,5 @@
 """The safe fetcher against a real HTTP server on loopback."""
 
-import asyncio
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 

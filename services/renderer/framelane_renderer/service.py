@@ -1,8 +1,6 @@
 """Domain logic of render jobs: validate, admit, queue (outbox), read, wait, cancel, download."""
 
-import asyncio
 import shutil
-import time
 from pathlib import Path
 
 import grpc
@@ -11,18 +9,15 @@ from psycopg_pool import AsyncConnectionPool
 from framelane.usage.v1 import usage_pb2, usage_pb2_grpc
 from framelane_core import idempotency
 from framelane_core.context import Principal
-from framelane_core.errors import (Conflict, FramelaneError, InvalidRequest, NotFound, NotReady, from_rpc_error,
-                                   violation)
+from framelane_core.errors import FramelaneError, InvalidRequest, NotReady, from_rpc_error, violation
 from framelane_core.fetch import Allow, check_url
 from framelane_core.ids import new_id
-from framelane_core.jobs import TERMINAL, job_message
+from framelane_core.jobs import STATUSES, job_message
 from framelane_core.pagination import decode_cursor, page, page_limit
 from framelane_core.storage import LocalStorage
 from framelane_renderer import engine, events, store
 from framelane_renderer.sources import fetch_all
 
-MAX_WAIT_SECONDS = 25.0
-STATUSES = ("ingesting", "queued", "processing", "completed", "failed", "cancelled")
 
 
 def integral_numbers(value):
@@ -97,7 +92,7 @@ class Renders:
             if idem_key:
                 existing = await idempotency.replay(conn, principal.workspace_id, "POST /v1/renders", idem_key, body_hash)
                 if existing:
-                    return await store.get_render(conn, principal.workspace_id, existing), True
+                    return await store.renders.get(conn, principal.workspace_id, existing), True
             render_id = new_id("render")
             await self.admit(principal, render_id, estimated_duration(spec) / 60)
             row = await store.insert_render(
@@ -110,16 +105,8 @@ class Renders:
         return row, False
 
     async def get(self, principal: Principal, render_id: str, wait: float = 0) -> dict:
-        """The render; with wait > 0, polls until it is terminal or wait (≤ 25 s) passed."""
-        deadline = time.monotonic() + min(max(wait, 0.0), MAX_WAIT_SECONDS)
-        while True:
-            async with self.pool.connection() as conn:
-                row = await store.get_render(conn, principal.workspace_id, render_id)
-            if row is None:
-                raise NotFound(f"Render {render_id} not found.")
-            if row["status"] in TERMINAL or time.monotonic() >= deadline:
-                return row
-            await asyncio.sleep(min(0.25, max(0.0, deadline - time.monotonic())))
+        """The render; with wait > 0, the answer comes when it is terminal or wait (≤ 25 s) passed."""
+        return await store.renders.wait(self.pool, principal.workspace_id, render_id, wait)
 
     async def list_page(self, principal: Principal, status: str, limit: int, cursor: str) -> tuple[list[dict], str | None]:
         if status and status not in STATUSES:
@@ -127,18 +114,14 @@ class Renders:
                 violation("$.status", "enum", f"Must be one of {', '.join(STATUSES)}.")])
         limit = page_limit(limit)
         async with self.pool.connection() as conn:
-            rows = await store.list_renders(conn, principal.workspace_id, status, limit, decode_cursor(cursor))
+            rows = await store.renders.list(conn, principal.workspace_id, limit, decode_cursor(cursor), status=status)
         return page(rows, limit)
 
     async def cancel(self, principal: Principal, render_id: str) -> dict:
-        async with self.pool.connection() as conn, conn.transaction():
-            row = await store.cancel_render(conn, principal.workspace_id, render_id)
-            if row is None:
-                if await store.get_render(conn, principal.workspace_id, render_id) is None:
-                    raise NotFound(f"Render {render_id} not found.")
-                raise Conflict("The render has already finished.", code="not_cancellable")
+        async def emit(conn, row):
             await events.emit(conn, "cancelled", row, self.job(row))
-        return row
+
+        return await store.renders.cancel_job(self.pool, principal.workspace_id, render_id, emit)
 
     async def download(self, principal: Principal, render_id: str) -> tuple[str, int]:
         row = await self.get(principal, render_id)

@@ -39,22 +39,22 @@ class RenderWorker(JobWorker):
 
     async def claim(self, render_id: str) -> dict | None:
         async with self.pool.connection() as conn, conn.transaction():
-            row, first = await store.claim(conn, render_id, self.worker_id)
+            row, first = await store.renders.claim(conn, render_id, self.worker_id)
             if row is not None and first:
                 await events.emit(conn, "processing", row, job_message(row, "render", self.storage))
         return row
 
     async def queue_stats(self) -> tuple[int, float]:
         async with self.pool.connection() as conn:
-            return await store.queue_stats(conn)
+            return await store.renders.queue_stats(conn)
 
     async def job_status(self, render_id: str) -> str | None:
         async with self.pool.connection() as conn:
-            return await store.status_of(conn, render_id)
+            return await store.renders.status_of(conn, render_id)
 
     async def save_progress(self, render_id: str, percent: float, stage: str, emit: bool) -> None:
         async with self.pool.connection() as conn, conn.transaction():
-            row = await store.set_progress(conn, render_id, percent, stage)
+            row = await store.renders.set_progress(conn, render_id, percent, stage)
             if row is not None and emit:
                 await events.emit(conn, "progress", row, job_message(row, "render", self.storage))
 
@@ -111,7 +111,7 @@ class RenderWorker(JobWorker):
     async def _finish(self, render_id: str, output: dict) -> bool:
         """Stores the output and the completed event; False when the render was cancelled meanwhile."""
         async with self.pool.connection() as conn, conn.transaction():
-            row = await store.complete(conn, render_id, output)
+            row = await store.renders.complete(conn, render_id, output)
             if row is not None:
                 await events.emit(conn, "completed", row, job_message(row, "render", self.storage))
         if row is None:  # cancelled while encoding: the output must not outlive the job
@@ -123,6 +123,6 @@ class RenderWorker(JobWorker):
     async def _fail(self, render_id: str, code: str, message: str) -> None:
         log.info("render failed", extra={"fields": {"code": code, "reason": message}})
         async with self.pool.connection() as conn, conn.transaction():
-            row = await store.fail(conn, render_id, {"code": code, "message": message})
+            row = await store.renders.fail(conn, render_id, {"code": code, "message": message})
             if row is not None:
                 await events.emit(conn, "failed", row, job_message(row, "render", self.storage))

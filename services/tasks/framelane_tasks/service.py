@@ -1,22 +1,18 @@
 """Domain logic of tasks: validate against the catalog, queue (outbox), read, wait, cancel, download."""
 
-import asyncio
-import time
 
 from psycopg_pool import AsyncConnectionPool
 
 from framelane_core import idempotency
 from framelane_core.context import Principal
-from framelane_core.errors import Conflict, InvalidRequest, NotFound, NotReady, violation
+from framelane_core.errors import InvalidRequest, NotReady, violation
 from framelane_core.fetch import Allow, check_url
 from framelane_core.ids import new_id
-from framelane_core.jobs import TERMINAL, job_message
+from framelane_core.jobs import STATUSES, job_message
 from framelane_core.pagination import decode_cursor, page, page_limit
 from framelane_core.storage import LocalStorage
 from framelane_tasks import catalog, events, store
 
-MAX_WAIT_SECONDS = 25.0
-STATUSES = ("ingesting", "queued", "processing", "completed", "failed", "cancelled")
 DOWNLOAD_FORMATS = ("json", "srt", "vtt")
 
 
@@ -58,7 +54,7 @@ class Tasks:
             if idem_key:
                 existing = await idempotency.replay(conn, principal.workspace_id, method, idem_key, body_hash)
                 if existing:
-                    return await store.get_task(conn, principal.workspace_id, existing), True
+                    return await store.tasks.get(conn, principal.workspace_id, existing), True
             task = await store.insert_task(conn, new_id("task"), principal.workspace_id, row["task_type"], params,
                                            metadata, webhook_url, [])
             if idem_key:
@@ -67,16 +63,8 @@ class Tasks:
         return task, False
 
     async def get(self, principal: Principal, task_id: str, wait: float = 0) -> dict:
-        """The task; with wait > 0, polls until it is terminal or wait (≤ 25 s) passed."""
-        deadline = time.monotonic() + min(max(wait, 0.0), MAX_WAIT_SECONDS)
-        while True:
-            async with self.pool.connection() as conn:
-                row = await store.get_task(conn, principal.workspace_id, task_id)
-            if row is None:
-                raise NotFound(f"Task {task_id} not found.")
-            if row["status"] in TERMINAL or time.monotonic() >= deadline:
-                return row
-            await asyncio.sleep(min(0.25, max(0.0, deadline - time.monotonic())))
+        """The task; with wait > 0, the answer comes when it is terminal or wait (≤ 25 s) passed."""
+        return await store.tasks.wait(self.pool, principal.workspace_id, task_id, wait)
 
     async def list_page(self, principal: Principal, task_type: str, status: str, limit: int,
                         cursor: str) -> tuple[list[dict], str | None]:
@@ -89,18 +77,15 @@ class Tasks:
             raise InvalidRequest("Unknown list filter.", details=problems)
         limit = page_limit(limit)
         async with self.pool.connection() as conn:
-            rows = await store.list_tasks(conn, principal.workspace_id, task_type, status, limit, decode_cursor(cursor))
+            rows = await store.tasks.list(conn, principal.workspace_id, limit, decode_cursor(cursor), task_type=task_type,
+                                          status=status)
         return page(rows, limit)
 
     async def cancel(self, principal: Principal, task_id: str) -> dict:
-        async with self.pool.connection() as conn, conn.transaction():
-            row = await store.cancel_task(conn, principal.workspace_id, task_id)
-            if row is None:
-                if await store.get_task(conn, principal.workspace_id, task_id) is None:
-                    raise NotFound(f"Task {task_id} not found.")
-                raise Conflict("The task has already finished.", code="not_cancellable")
+        async def emit(conn, row):
             await events.emit(conn, "cancelled", row, self.job(row))
-        return row
+
+        return await store.tasks.cancel_job(self.pool, principal.workspace_id, task_id, emit)
 
     async def download(self, principal: Principal, task_id: str, fmt: str = "") -> tuple[str, int]:
         """Signed URL of the output, or of a transcript's srt/vtt rendition."""

@@ -34,22 +34,22 @@ class TaskWorker(JobWorker):
 
     async def claim(self, task_id: str) -> dict | None:
         async with self.pool.connection() as conn, conn.transaction():
-            row, first = await store.claim(conn, task_id, self.worker_id)
+            row, first = await store.tasks.claim(conn, task_id, self.worker_id)
             if row is not None and first:
                 await events.emit(conn, "processing", row, task_job(row, self.storage))
         return row
 
     async def queue_stats(self) -> tuple[int, float]:
         async with self.pool.connection() as conn:
-            return await store.queue_stats(conn)
+            return await store.tasks.queue_stats(conn)
 
     async def job_status(self, task_id: str) -> str | None:
         async with self.pool.connection() as conn:
-            return await store.status_of(conn, task_id)
+            return await store.tasks.status_of(conn, task_id)
 
     async def save_progress(self, task_id: str, percent: float, stage: str, emit: bool) -> None:
         async with self.pool.connection() as conn, conn.transaction():
-            row = await store.set_progress(conn, task_id, percent, stage)
+            row = await store.tasks.set_progress(conn, task_id, percent, stage)
             if row is not None and emit:
                 await events.emit(conn, "progress", row, task_job(row, self.storage))
 
@@ -106,7 +106,7 @@ class TaskWorker(JobWorker):
 
     async def _finish(self, task_id: str, output: dict) -> None:
         async with self.pool.connection() as conn, conn.transaction():
-            row = await store.complete(conn, task_id, output)
+            row = await store.tasks.complete(conn, task_id, output)
             if row is not None:
                 await events.emit(conn, "completed", row, task_job(row, self.storage))
         if row is None:  # cancelled meanwhile: the output must not outlive the job
@@ -117,6 +117,6 @@ class TaskWorker(JobWorker):
     async def _fail(self, task_id: str, code: str, message: str) -> None:
         log.info("task failed", extra={"fields": {"code": code, "reason": message}})
         async with self.pool.connection() as conn, conn.transaction():
-            row = await store.fail(conn, task_id, {"code": code, "message": message})
+            row = await store.tasks.fail(conn, task_id, {"code": code, "message": message})
             if row is not None:
                 await events.emit(conn, "failed", row, task_job(row, self.storage))
