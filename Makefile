@@ -51,6 +51,9 @@ test-e2e: dev-deps ## The whole mesh over HTTP
 bench-gateway: deps ## GET /v1/workspace through Envoy vs the direct gRPC call
 	$(PY) bench/bench_gateway.py
 
+bench-render: deps ## Reference specs: ours through the API vs our FFmpeg command alone, the encoder floor and MoviePy 2
+	$(PY) bench/bench_render.py
+
 bench-webhooks: deps ## Webhook deliveries/s and event-to-delivery latency, 1 and 100 endpoints
 	$(PY) bench/bench_webhooks.py
 
@@ -64,4 +67,4 @@ k8s-generate: deps ## Rewrite deploy/k8s's generated files (Envoy ConfigMap, Gra
 	$(PY) deploy/k8s/envoy_config.py
 	$(PY) deploy/k8s/dashboards.py
 
-.PHONY: help deps dev-deps protos check-protos run test test-unit test-integration test-e2e bench-gateway bench-webhooks fuzz k8s-validate k8s-generate
+.PHONY: help deps dev-deps protos check-protos run test test-unit test-integration test-e2e bench-gateway bench-render bench-webhooks fuzz k8s-validate k8s-generate

@@ -91,7 +91,7 @@ def main() -> None:
     ns = parser.parse_args()
     run_dir = ROOT / ".run" / "bench-gateway"
     dbname = f"fl_bench_{uuid.uuid4().hex[:8]}"
-    infra = Infra(run_dir, dbname)
+    infra = Infra(run_dir, dbname, own_nats=True)
     infra.start()
     ports = {svc: (free_port(), free_port()) for svc in SERVICE_PORTS}
     mesh = Mesh(run_dir, infra.database_url, infra.nats_url, envoy_port=free_port(), admin_port=free_port(), ports=ports,

@@ -51,8 +51,11 @@ def _with_dbname(dsn: str, dbname: str) -> str:
 class Infra:
     """PostgreSQL and NATS for the mesh: found, or embedded and owned (stopped with the mesh)."""
 
-    def __init__(self, run_dir: Path, dbname: str, force_embedded: bool | None = None):
+    def __init__(self, run_dir: Path, dbname: str, force_embedded: bool | None = None, own_nats: bool = False):
         self.run_dir, self.dbname = run_dir, dbname
+        # Stream and consumer names are fixed, so two meshes on one NATS would take each other's
+        # jobs: benchmarks and fuzzing start their own nats-server beside a running `make run`.
+        self.own_nats = own_nats
         # FRAMELANE_EMBEDDED=1 ignores servers on the standard ports (what a bare laptop gets).
         self.force_embedded = os.environ.get("FRAMELANE_EMBEDDED") == "1" if force_embedded is None else force_embedded
         self.pg_server = None
@@ -77,18 +80,18 @@ class Infra:
             pass
         import pgserver  # noqa: PLC0415 - only needed where no PostgreSQL answers
 
-        print("no PostgreSQL on 127.0.0.1:5432: starting an embedded one under", self.run_dir / "pg", flush=True)
+        print("starting an embedded PostgreSQL under", self.run_dir / "pg", flush=True)
         self.pg_server = pgserver.get_server(str(self.run_dir / "pg"), cleanup_mode="stop")
         return self.pg_server.get_uri()
 
     def _nats(self) -> str:
-        if os.environ.get("NATS_URL"):
+        if os.environ.get("NATS_URL") and not self.own_nats:
             return os.environ["NATS_URL"]
-        if _port_open("127.0.0.1", 4222) and not self.force_embedded:
+        if _port_open("127.0.0.1", 4222) and not (self.force_embedded or self.own_nats):
             return "nats://127.0.0.1:4222"
         port = free_port()
         binary = shutil.which("nats-server", path=str(Path(sys.executable).parent)) or "nats-server"
-        print(f"no NATS on 127.0.0.1:4222: starting an embedded one on port {port}", flush=True)
+        print(f"starting an embedded NATS on port {port}", flush=True)
         store = self.run_dir / "nats"
         store.mkdir(parents=True, exist_ok=True)
         log = open(self.run_dir / "nats.log", "ab")  # noqa: SIM115 - lives as long as the process

@@ -133,7 +133,8 @@ async def fetch_to_file(url: str, dest: Path, *, allow: Allow, max_bytes: int, t
             response = await client.send(request, stream=True)
             try:
                 if response.status_code == 304 and (headers or {}).get("If-None-Match"):
-                    return Fetched(dest, dest.stat().st_size, "", response.headers.get("etag", ""), url, True)
+                    # Nothing was written: the caller's cached copy is current.
+                    return Fetched(dest, 0, "", response.headers.get("etag", ""), url, True)
                 if response.is_redirect:
                     url = urljoin(url, response.headers.get("location", ""))
                     continue

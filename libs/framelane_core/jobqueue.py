@@ -38,6 +38,8 @@ from framelane_core.context import job_id_var
 
 log = logging.getLogger(__name__)
 CANCEL_POLL_SECONDS = 0.5
+# Deliveries of a job that crash unexpectedly before it is failed with internal_error.
+MAX_DELIVERIES = 5
 QUEUE_STATS_SECONDS = 5.0
 
 
@@ -66,6 +68,10 @@ class JobWorker:
 
     async def save_progress(self, job_id: str, percent: float, stage: str, emit: bool) -> None:
         """Stores progress on the row; emits a progress event when `emit`."""
+        raise NotImplementedError
+
+    async def fail(self, job_id: str, code: str, message: str) -> None:
+        """processing → failed with {code, message}, and its event (once)."""
         raise NotImplementedError
 
     async def process(self, row: dict, cancel: asyncio.Event, progress: "Progress") -> None:
@@ -131,6 +137,15 @@ class JobWorker:
         except asyncio.CancelledError:
             await msg.nak()  # shutting down mid-job: hand it to another worker now
             raise
+        except Exception:
+            # Unexpected (a bug, or the database gone): retry with backoff, but a job that keeps
+            # crashing must still reach a terminal state.
+            attempt = msg.metadata.num_delivered
+            log.exception("job crashed (delivery %d of %d)", attempt, MAX_DELIVERIES)
+            if attempt < MAX_DELIVERIES:
+                await msg.nak(delay=min(2.0**attempt, 60.0))
+                return
+            await self.fail(payload.job.id, "internal_error", "The job failed unexpectedly.")
         finally:
             beat.cancel()
             job_id_var.reset(token)

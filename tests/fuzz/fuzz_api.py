@@ -29,7 +29,7 @@ def main() -> int:
     examples = int(os.environ.get("FUZZ_EXAMPLES", "100"))
     run_dir = ROOT / ".run" / "fuzz"
     dbname = f"fl_fuzz_{uuid.uuid4().hex[:8]}"
-    infra = Infra(run_dir, dbname)
+    infra = Infra(run_dir, dbname, own_nats=True)
     infra.start()
     ports = {svc: (free_port(), free_port()) for svc in SERVICE_PORTS}
     mesh = Mesh(run_dir, infra.database_url, infra.nats_url, envoy_port=free_port(), admin_port=free_port(), ports=ports,

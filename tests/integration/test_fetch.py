@@ -10,7 +10,10 @@ from framelane_core.fetch import Allow, InvalidSource, SourceNotAllowed, SourceN
 
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
-        if self.path == "/clip.bin":
+        if self.path == "/clip.bin" and self.headers.get("If-None-Match") == '"v1"':
+            self.send_response(304)
+            self.end_headers()
+        elif self.path == "/clip.bin":
             body = b"x" * 5000
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
@@ -70,3 +73,14 @@ async def test_fetch_follows_safe_redirects_and_refuses_unsafe_ones(server, tmp_
         await fetch_to_file(f"http://127.0.0.1:{server}/missing", tmp_path / "c", allow=allow, max_bytes=10_000)
     with pytest.raises(InvalidSource):
         await fetch_to_file(f"http://127.0.0.1:{server}/clip.bin", tmp_path / "d", allow=allow, max_bytes=100)
+
+
+async def test_source_cache_revalidates_with_the_etag_and_reuses_its_copy(server, tmp_path):
+    from framelane_renderer.sources import fetch_source  # noqa: PLC0415
+
+    allow = Allow.parse(f"127.0.0.1:{server}")
+    url = f"http://127.0.0.1:{server}/clip.bin"
+    first = await fetch_source(url, tmp_path, allow)
+    again = await fetch_source(url, tmp_path, allow)  # answered 304 Not Modified
+    assert first == again and again.read_bytes() == b"x" * 5000
+    assert not list(tmp_path.glob("*.part"))

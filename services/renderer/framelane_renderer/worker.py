@@ -79,14 +79,14 @@ class RenderWorker(JobWorker):
         except engine.RenderCancelled:
             log.info("render cancelled")
         except FramelaneError as err:
-            await self._fail(render_id, err.code, err.message)
+            await self.fail(render_id, err.code, err.message)
         except engine.ProbeError as err:
-            await self._fail(render_id, "codec_unsupported", f"A source could not be decoded: {err}")
+            await self.fail(render_id, "codec_unsupported", f"A source could not be decoded: {err}")
         except engine.PlanError as err:
-            await self._fail(render_id, err.code, f"{err.path}: {err}")
+            await self.fail(render_id, err.code, f"{err.path}: {err}")
         except engine.FfmpegError as err:
             log.error("ffmpeg failed", extra={"fields": {"stderr": err.stderr_tail[-10:]}})
-            await self._fail(render_id, "internal_error", "The render failed in the encoder.")
+            await self.fail(render_id, "internal_error", "The render failed in the encoder.")
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 
@@ -120,7 +120,7 @@ class RenderWorker(JobWorker):
         log.info("render completed", extra={"fields": {"duration": output["duration"], "bytes": output["size_bytes"]}})
         return True
 
-    async def _fail(self, render_id: str, code: str, message: str) -> None:
+    async def fail(self, render_id: str, code: str, message: str) -> None:
         log.info("render failed", extra={"fields": {"code": code, "reason": message}})
         async with self.pool.connection() as conn, conn.transaction():
             row = await store.renders.fail(conn, render_id, {"code": code, "message": message})

@@ -81,15 +81,15 @@ class TaskWorker(JobWorker):
         except RenderCancelled:
             log.info("task cancelled")
         except TaskFailed as err:
-            await self._fail(task_id, err.code, err.message)
+            await self.fail(task_id, err.code, err.message)
         except FramelaneError as err:
-            await self._fail(task_id, err.code, err.message)
+            await self.fail(task_id, err.code, err.message)
         except FfmpegError as err:
             log.error("ffmpeg failed", extra={"fields": {"stderr": err.stderr_tail[-10:]}})
-            await self._fail(task_id, "codec_unsupported", "The source could not be processed by the decoder.")
+            await self.fail(task_id, "codec_unsupported", "The source could not be processed by the decoder.")
         except Exception:  # a bug must fail the job once, not redeliver it forever
             log.exception("task crashed")
-            await self._fail(task_id, "internal_error", "The task failed unexpectedly.")
+            await self.fail(task_id, "internal_error", "The task failed unexpectedly.")
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 
@@ -114,7 +114,7 @@ class TaskWorker(JobWorker):
         else:
             log.info("task completed", extra={"fields": {"bytes": output["size_bytes"]}})
 
-    async def _fail(self, task_id: str, code: str, message: str) -> None:
+    async def fail(self, task_id: str, code: str, message: str) -> None:
         log.info("task failed", extra={"fields": {"code": code, "reason": message}})
         async with self.pool.connection() as conn, conn.transaction():
             row = await store.tasks.fail(conn, task_id, {"code": code, "message": message})

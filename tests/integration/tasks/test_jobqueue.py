@@ -31,6 +31,10 @@ class FakeWorker(JobWorker):
     async def save_progress(self, job_id, percent, stage, emit):
         self.saved.append((percent, stage, emit))
 
+    async def fail(self, job_id, code, message):
+        self.statuses[job_id] = "failed"
+        self.failed = (job_id, code)
+
     async def process(self, row, cancel, progress):
         self.processed.append(row["id"])
         await self.behaviour(self, row, cancel, progress)
@@ -97,4 +101,30 @@ async def test_a_stopping_worker_naks_its_job_for_another_worker(nats_url):
     finally:
         second.stop()
         await asyncio.wait_for(second_run, 5)
+        await nc.close()
+
+
+async def test_a_job_that_keeps_crashing_is_failed_after_bounded_redeliveries(nats_url, monkeypatch):
+    monkeypatch.setattr(jobqueue, "MAX_DELIVERIES", 2)
+    nc = await bus.connect(nats_url, "t")
+    js = nc.jetstream()
+    await bus.ensure_stream(js, SERVICE)
+    statuses = {}
+
+    async def crash(worker, row, cancel, progress):
+        raise RuntimeError("a bug")
+
+    worker = FakeWorker(js, statuses, crash)
+    runner = asyncio.create_task(worker.run())
+    try:
+        await publish(js, "job_crash")
+        for _ in range(100):
+            if statuses.get("job_crash") == "failed":
+                break
+            await asyncio.sleep(0.1)
+        assert worker.processed == ["job_crash", "job_crash"]
+        assert worker.failed == ("job_crash", "internal_error")
+    finally:
+        worker.stop()
+        await asyncio.wait_for(runner, 5)
         await nc.close()
