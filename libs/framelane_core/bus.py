@@ -10,15 +10,21 @@ import logging
 from collections.abc import Awaitable, Callable
 
 import nats
+from framelane.api.v1 import events_pb2
 from google.protobuf import any_pb2, timestamp_pb2
 from google.protobuf.message import Message
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RetentionPolicy, StreamConfig
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    RetentionPolicy,
+    StreamConfig,
+)
 from nats.js.errors import NotFoundError
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from framelane.api.v1 import events_pb2
-from framelane_core import metrics
+from framelane_core import db, metrics
 from framelane_core.ids import new_id
 
 log = logging.getLogger(__name__)
@@ -135,16 +141,7 @@ class OutboxRelay:
 
     async def _listen(self) -> None:
         """Wakes the relay on NOTIFY so events go out in milliseconds, not at the next poll."""
-        while not self._stopping.is_set():
-            try:
-                async with await AsyncConnection.connect(self.dsn, autocommit=True) as conn:
-                    await conn.execute(f'LISTEN "{self.service}_outbox"')
-                    async for _ in conn.notifies():
-                        self._wake.set()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                await asyncio.sleep(1.0)
+        await db.wake_on_notify(self.dsn, f"{self.service}_outbox", self._wake, self._stopping)
 
     def stop(self) -> None:
         self._stopping.set()

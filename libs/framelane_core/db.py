@@ -1,6 +1,7 @@
 """PostgreSQL: one async pool per service, pinned to the service's own schema, and a plain-SQL
 migration runner (NNNN_name.sql files applied in order, each once, under an advisory lock)."""
 
+import asyncio
 import importlib.resources
 import logging
 import re
@@ -79,3 +80,18 @@ async def ensure_database(dsn: str) -> None:
         cur = await conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
         if await cur.fetchone() is None:
             await conn.execute(f'CREATE DATABASE "{name}"')
+
+
+async def wake_on_notify(dsn: str, channel: str, wake, stopping) -> None:
+    """Sets the `wake` event on every NOTIFY on `channel` until `stopping` is set, reconnecting after
+    errors: pollers wake in milliseconds instead of at their next poll."""
+    while not stopping.is_set():
+        try:
+            async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+                await conn.execute(f'LISTEN "{channel}"')
+                async for _ in conn.notifies():
+                    wake.set()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            await asyncio.sleep(1.0)

@@ -27,3 +27,14 @@ def nullable(value) -> struct_pb2.Value:
     else:
         v.string_value = str(value)
     return v
+
+
+def integral_numbers(value):
+    """JSON that arrived as a protobuf Struct has every number as a double: 1920.0 → 1920."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: integral_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [integral_numbers(v) for v in value]
+    return value

@@ -4,31 +4,26 @@ import shutil
 from pathlib import Path
 
 import grpc
-from psycopg_pool import AsyncConnectionPool
-
 from framelane.usage.v1 import usage_pb2, usage_pb2_grpc
 from framelane_core import idempotency
 from framelane_core.context import Principal
-from framelane_core.errors import FramelaneError, InvalidRequest, NotReady, from_rpc_error, violation
+from framelane_core.errors import (
+    FramelaneError,
+    InvalidRequest,
+    NotReady,
+    from_rpc_error,
+    violation,
+)
 from framelane_core.fetch import Allow, check_url
 from framelane_core.ids import new_id
 from framelane_core.jobs import STATUSES, job_message
 from framelane_core.pagination import decode_cursor, page, page_limit
+from framelane_core.protoconv import integral_numbers
 from framelane_core.storage import LocalStorage
+from psycopg_pool import AsyncConnectionPool
+
 from framelane_renderer import engine, events, store
 from framelane_renderer.sources import fetch_all
-
-
-
-def integral_numbers(value):
-    """JSON arrives as a protobuf Struct, where every number is a double: 1920.0 → 1920."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: integral_numbers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [integral_numbers(v) for v in value]
-    return value
 
 
 def source_urls(spec: dict) -> list[tuple[str, str]]:

@@ -1,8 +1,6 @@
 """Domain logic of tasks: validate against the catalog, queue (outbox), read, wait, cancel, download."""
 
 
-from psycopg_pool import AsyncConnectionPool
-
 from framelane_core import idempotency
 from framelane_core.context import Principal
 from framelane_core.errors import InvalidRequest, NotReady, violation
@@ -10,21 +8,14 @@ from framelane_core.fetch import Allow, check_url
 from framelane_core.ids import new_id
 from framelane_core.jobs import STATUSES, job_message
 from framelane_core.pagination import decode_cursor, page, page_limit
+from framelane_core.protoconv import integral_numbers
 from framelane_core.storage import LocalStorage
+from psycopg_pool import AsyncConnectionPool
+
 from framelane_tasks import catalog, events, store
 
 DOWNLOAD_FORMATS = ("json", "srt", "vtt")
 
-
-def integral_numbers(value):
-    """JSON arrives as a protobuf Struct, where every number is a double: 2.0 → 2."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: integral_numbers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [integral_numbers(v) for v in value]
-    return value
 
 
 def task_job(row: dict, storage: LocalStorage):

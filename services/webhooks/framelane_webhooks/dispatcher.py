@@ -19,12 +19,12 @@ from email.utils import parsedate_to_datetime
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
+from framelane_core import db, metrics
+from framelane_core.errors import FramelaneError
+from framelane_core.fetch import Allow, check_url
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from framelane_core import metrics
-from framelane_core.errors import FramelaneError
-from framelane_core.fetch import Allow, check_url
 from framelane_webhooks import events, store
 from framelane_webhooks.config import WebhookSettings
 from framelane_webhooks.signing import signed_headers
@@ -289,13 +289,4 @@ class Dispatcher:
 
     async def _listen(self) -> None:
         """Wakes the dispatcher on NOTIFY so a new delivery goes out in milliseconds, not at the next poll."""
-        while not self._stopping.is_set():
-            try:
-                async with await AsyncConnection.connect(self.dsn, autocommit=True) as conn:
-                    await conn.execute(f'LISTEN "{self.schema}_deliveries"')
-                    async for _ in conn.notifies():
-                        self._wake.set()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                await asyncio.sleep(1.0)
+        await db.wake_on_notify(self.dsn, f"{self.schema}_deliveries", self._wake, self._stopping)
