@@ -8,8 +8,11 @@ Text is drawn by `text.py` into PNG files in the work directory.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
+import re
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +26,9 @@ from .values import ffmpeg_color
 
 TRANSPARENT = "black@0"
 AUDIO_RATE = 48000
+# Pixel formats without an alpha channel: a source decoded to one of these is opaque.
+_OPAQUE_PIX = re.compile(r"^(yuvj?\d{3}p|nv\d\d|p0\d\d|p2\d\d|p4\d\d|gray|rgb24|bgr24|gbrp|rgb48|bgr48|0rgb|rgb0|bgr0|0bgr"
+                         r"|x2rgb|x2bgr|yuyv|uyvy|rgb565|bgr565|rgb555|bgr555|monow|monob|y210|xv3)")
 
 
 @dataclass
@@ -76,7 +82,63 @@ def _base_format(plan: Plan) -> tuple[str, str]:
     return "yuv420p", "yuv420"
 
 
-def _source_chain(graph: _Graph, visual: Visual, fps: int) -> tuple[str, int, int]:
+@functools.cache
+def _pix_fmt(path: str, mtime: float, size: int) -> str:
+    try:
+        result = subprocess.run(
+            ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=pix_fmt",
+             "-of", "csv=p=0", path], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return result.stdout.strip().splitlines()[0].strip(",") if result.stdout.strip() else ""
+
+
+def _source_opaque(path: str | None) -> bool:
+    """Whether the source's frames carry no alpha channel (unknown counts as not opaque)."""
+    if not path:
+        return False
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return False
+    return bool(_OPAQUE_PIX.match(_pix_fmt(path, stat.st_mtime, stat.st_size)))
+
+
+def _covers(visual: Visual, plan: Plan) -> bool:
+    box = visual.box
+    return (box.left <= 0 and box.top <= 0 and box.left + box.width >= plan.canvas.width
+            and box.top + box.height >= plan.canvas.height)
+
+
+def _opaque_full(visual: Visual, plan: Plan, allow_fades: bool = False) -> bool:
+    """Whether every frame of the element covers the whole canvas with opaque pixels.
+
+    Such a layer needs no alpha: it is decoded in YUV and composited without blending.
+    With `allow_fades`, fade in/out (the only transparency allowed) is left to the caller.
+    """
+    element = visual.element
+    if visual.kind not in ("video", "image") or element["blend_mode"] != "none":
+        return False
+    if visual.opacity < 1 or abs(visual.rotation) > 1e-9:
+        return False
+    if not allow_fades and (visual.fade_in > 0 or visual.fade_out > 0):
+        return False
+    if any(catalog.EFFECTS[e["type"]].info["produces_alpha"] for e in element["effects"]):
+        return False
+    if not _covers(visual, plan):
+        return False
+    motions = list(visual.motions)
+    if isinstance(state_at(motions, Expr(f"((in-1)/{plan.canvas.fps})"), visual.box).scale, Expr):
+        return False
+    for n in range(visual.frame_count):
+        state = state_at(motions, n / plan.canvas.fps, visual.box)
+        if (float(state.opacity) < 1 or abs(float(state.dx)) > 1e-6 or abs(float(state.dy)) > 1e-6
+                or abs(float(state.angle)) > 1e-6 or float(state.scale) != 1):
+            return False
+    return _source_opaque(visual.source)
+
+
+def _source_chain(graph: _Graph, visual: Visual, fps: int, pix: str = "rgba") -> tuple[str, int, int]:
     """Decode the element's source into local-time RGBA frames; returns (label, x offset, y offset)."""
     box = visual.box
     element = visual.element
@@ -87,6 +149,9 @@ def _source_chain(graph: _Graph, visual: Visual, fps: int) -> tuple[str, int, in
         args += ["-t", f"{visual.read:.6f}"]
     # Video and audio of one source are separate inputs so that neither forces the other to be
     # decoded ahead of time and queued (an element's sound is needed long before a late picture).
+    if visual.kind == "image" and pix != "rgba":
+        # A canvas-rate still, so that its layer can meet a video's in `xfade` without `fps`.
+        args += ["-r", str(fps)]
     index = graph.input(args + ["-an", "-i", visual.source])
     crop = ""
     if any(element[k] for k in ("crop_left", "crop_right", "crop_top", "crop_bottom")):
@@ -96,13 +161,13 @@ def _source_chain(graph: _Graph, visual: Visual, fps: int) -> tuple[str, int, in
     fit = f"scale={box.width}:{box.height}:force_original_aspect_ratio=increase,crop={box.width}:{box.height},setsar=1"
     flips = ("hflip," if element["flip_horizontal"] else "") + ("vflip," if element["flip_vertical"] else "")
     if visual.kind == "image":
-        chain = (f"{crop}{fit},{flips}format=rgba,loop=loop={visual.frame_count - 1}:size=1:start=0,"
+        chain = (f"{crop}{fit},{flips}format={pix},loop=loop={visual.frame_count - 1}:size=1:start=0,"
                  f"setpts=N/({fps}*TB)")
     else:
         speed = f"setpts=PTS/{visual.speed:.6f}," if visual.speed != 1 else ""
         # Padding and other generators stay finite: an endless one can stall ffmpeg's input scheduling.
         chain = (f"setpts=PTS-STARTPTS,{speed}fps={fps},tpad=stop_duration={visual.length:.6f}:stop_mode=clone,"
-                 f"trim=end_frame={visual.frame_count},{crop}{fit},{flips}format=rgba")
+                 f"trim=end_frame={visual.frame_count},{crop}{fit},{flips}format={pix}")
     return graph.add(f"{index}:v", chain, "src"), 0, 0
 
 
@@ -128,7 +193,7 @@ def _text_source(graph: _Graph, visual: Visual, fps: int) -> tuple[str, int, int
     written = []
     for number, (index, image) in enumerate(frames):
         path = graph.workdir / f"{prefix}_{number:06d}.png"
-        image.crop(bbox).save(path)
+        image.crop(bbox).save(path, compress_level=1)
         written.append((index, path))
     if not spec.captions:
         source = graph.input(["-i", str(written[0][1])])
@@ -147,7 +212,7 @@ def _text_source(graph: _Graph, visual: Visual, fps: int) -> tuple[str, int, int
     return graph.add(f"{source}:v", chain, "src"), bbox[0], bbox[1]
 
 
-def _effect_chain(graph: _Graph, label: str, visual: Visual) -> str:
+def _effect_chain(graph: _Graph, label: str, visual: Visual, pix: str = "rgba") -> str:
     """Colour fields and effects, with the alpha channel kept aside and merged back."""
     element = visual.element
     if visual.kind == "text":
@@ -166,9 +231,13 @@ def _effect_chain(graph: _Graph, label: str, visual: Visual) -> str:
         pending.append((row, strength, effect))
     if not steps and not pending:
         return label
-    color_in, alpha = graph.label("c"), graph.label("a")
-    graph.statements.append(f"[{label}]split[{color_in}][{alpha}]")
-    mask = graph.add(alpha, "alphaextract", "m")
+    opaque = pix != "rgba"
+    if opaque:
+        color_in = label
+    else:
+        color_in, alpha = graph.label("c"), graph.label("a")
+        graph.statements.append(f"[{label}]split[{color_in}][{alpha}]")
+        mask = graph.add(alpha, "alphaextract", "m")
     current = graph.add(color_in, ",".join(steps), "col") if steps else color_in
     for row, strength, effect in pending:
         chain = row.impl(strength, effect, ctx)
@@ -181,6 +250,8 @@ def _effect_chain(graph: _Graph, label: str, visual: Visual) -> str:
             graph.statements.append(f"[{done}][{flat}]blend=all_mode=normal:all_opacity={strength:.4f}[{current}]")
         else:
             current = graph.add(current, chain, "fx")
+    if opaque:
+        return graph.add(current, f"format={pix}", "rgb")
     current = graph.add(current, "format=rgba", "rgb")
     merged = graph.label("merged")
     graph.statements.append(f"[{current}][{mask}]alphamerge[{merged}]")
@@ -196,7 +267,8 @@ def _opacity(visual: Visual, t: float, state: MotionState) -> float:
     return min(1.0, max(0.0, factor))
 
 
-def _animated(graph: _Graph, label: str, visual: Visual, fps: int) -> tuple[str, int, int, list[tuple[float, float]]]:
+def _animated(graph: _Graph, label: str, visual: Visual, fps: int,
+              fade_color: str | None = None) -> tuple[str, int, int, list[tuple[float, float]]]:
     """Apply zoom, blur, opacity, scale and rotation; returns the per-frame (dx, dy) offsets too."""
     box = visual.box
     states = [state_at(list(visual.motions), n / fps, box) for n in range(visual.frame_count)]
@@ -223,7 +295,16 @@ def _animated(graph: _Graph, label: str, visual: Visual, fps: int) -> tuple[str,
     blurs = [min(1.0, float(s.blur)) * max(1.0, min(box.width, box.height) / 15) for s in states]
     if any(b > 0 for b in blurs):
         filters.append(f"gblur@b{name}=sigma={track(f'gblur@b{name}', 'sigma', blurs):.6f}")
-    alphas = [_opacity(visual, n / fps, s) for n, s in enumerate(states)]
+    if fade_color is not None:
+        # An opaque layer over a plain background: fading it is fading to the background colour.
+        if visual.fade_in > 0:
+            filters.append(f"fade=t=in:st=0:d={visual.fade_in:.6f}:color={fade_color}")
+        if visual.fade_out > 0:
+            filters.append(f"fade=t=out:st={max(0.0, visual.length - visual.fade_out):.6f}"
+                           f":d={visual.fade_out:.6f}:color={fade_color}")
+        alphas = []
+    else:
+        alphas = [_opacity(visual, n / fps, s) for n, s in enumerate(states)]
     if any(a < 1 for a in alphas):
         filters.append(f"colorchannelmixer@o{name}=aa={track(f'colorchannelmixer@o{name}', 'aa', alphas):.6f}")
     scale = state_at(motions, Expr(f"((in-1)/{fps})"), box).scale
@@ -252,11 +333,12 @@ def _animated(graph: _Graph, label: str, visual: Visual, fps: int) -> tuple[str,
     return label, offset_x, offset_y, offsets
 
 
-def _element_stream(graph: _Graph, visual: Visual, fps: int) -> tuple[_Placed, list[tuple[float, float]]]:
+def _element_stream(graph: _Graph, visual: Visual, fps: int, pix: str = "rgba",
+                    fade_color: str | None = None) -> tuple[_Placed, list[tuple[float, float]]]:
     """The element's frames in local time, and where to overlay them frame by frame."""
-    label, ink_x, ink_y = _source_chain(graph, visual, fps)
-    label = _effect_chain(graph, label, visual)
-    label, offset_x, offset_y, moves = _animated(graph, label, visual, fps)
+    label, ink_x, ink_y = _source_chain(graph, visual, fps, pix)
+    label = _effect_chain(graph, label, visual, pix)
+    label, offset_x, offset_y, moves = _animated(graph, label, visual, fps, fade_color)
     x = visual.box.left + ink_x + offset_x
     y = visual.box.top + ink_y + offset_y
     moving = any(abs(dx) > 1e-6 or abs(dy) > 1e-6 for dx, dy in moves)
@@ -312,9 +394,30 @@ def _blend(graph: _Graph, plan: Plan, base: str, placed: _Placed, moves, visual:
     return out
 
 
-def _visual_layer(graph: _Graph, plan: Plan, base: str, visual: Visual, fmt: str) -> str:
+def _canvas_sized(graph: _Graph, plan: Plan, placed: _Placed, visual: Visual) -> str:
+    """An opaque element stream that covers the canvas, cropped to exactly the canvas."""
+    canvas = plan.canvas
+    x, y = round(placed.x), round(placed.y)
+    if (x, y, visual.box.width, visual.box.height) == (0, 0, canvas.width, canvas.height):
+        return placed.label
+    return graph.add(placed.label, f"crop={canvas.width}:{canvas.height}:{-x}:{-y}", "fit")
+
+
+def _visual_layer(graph: _Graph, plan: Plan, base: str, visual: Visual, fmt: str, bottom: bool = False) -> str:
     fps = plan.canvas.fps
-    placed, moves = _element_stream(graph, visual, fps)
+    canvas = plan.canvas
+    fade_color = None
+    opaque = _opaque_full(visual, plan)
+    if (not opaque and bottom and (visual.fade_in > 0 or visual.fade_out > 0) and not canvas.background_image
+            and not canvas.alpha and canvas.background[3] == 255 and _opaque_full(visual, plan, allow_fades=True)):
+        opaque = True
+        fade_color = ffmpeg_color(canvas.background)
+    if opaque:
+        placed, moves = _element_stream(graph, visual, fps, "yuv420p", fade_color)
+        placed = _Placed(_canvas_sized(graph, plan, placed, visual), 0, 0, False)
+        moves = [(0.0, 0.0)] * len(moves)
+    else:
+        placed, moves = _element_stream(graph, visual, fps)
     placed.label = graph.add(placed.label, f"setpts=PTS+{visual.start:.6f}/TB", "at")
     if visual.element["blend_mode"] != "none":
         return _blend(graph, plan, base, placed, moves, visual, fmt)
@@ -326,7 +429,15 @@ def _chain_layer(graph: _Graph, plan: Plan, base: str, chain: Chain, fmt: str) -
     fps = plan.canvas.fps
     head = chain.members[0]
     layers = []
-    for member in chain.members:
+    opaque = [_opaque_full(member, plan) for member in chain.members]
+    for member, member_opaque in zip(chain.members, opaque):
+        if member_opaque:
+            # Covers the canvas with opaque pixels: no transparent canvas and no alpha to carry.
+            placed, _ = _element_stream(graph, member, fps, "yuv420p")
+            layer = _canvas_sized(graph, plan, placed, member)
+            pix = "" if all(opaque) else ",format=yuva420p"
+            layers.append(graph.add(layer, f"settb=1/{fps},setpts=N{pix},trim=end_frame={member.frame_count}", "lay"))
+            continue
         placed, moves = _element_stream(graph, member, fps)
         empty = graph.label("empty")
         # 4:2:0 with alpha keeps canvas-sized layers at 2.5 bytes per pixel.
@@ -437,11 +548,11 @@ def compile_ffmpeg(plan: Plan, output_path: str | os.PathLike, workdir: str | os
             "bg",
         )
         base = _overlay(graph, base, _Placed(image, 0, 0, False), [], "bgimage", 0.0, canvas.fps, overlay_fmt)
-    for layer in plan.layers:
+    for position, layer in enumerate(plan.layers):
         if isinstance(layer, Chain):
             base = _chain_layer(graph, plan, base, layer, overlay_fmt)
         else:
-            base = _visual_layer(graph, plan, base, layer, overlay_fmt)
+            base = _visual_layer(graph, plan, base, layer, overlay_fmt, bottom=position == 0)
     still = catalog.OUTPUT_FORMATS[plan.output_format].still
     if still:
         frame = min(canvas.frame_count - 1, max(0, round(still_at * canvas.fps)))

@@ -19,6 +19,7 @@ DEFAULT_HIGHLIGHT = "#ffd400"
 DIMMED_OPACITY = 0.4
 POP_SECONDS = 0.2
 ENTER_SECONDS = 0.25
+RUN_CACHE_SIZE = 256  # word layers kept between caption frames
 
 
 @dataclass(frozen=True)
@@ -208,55 +209,121 @@ def layout(spec: TextSpec) -> Layout:
     return Layout(spec.box_width, height, tuple(placed_lines), tuple(words), top, line_height, ascent)
 
 
+def _run_region(
+    canvas_size: tuple[int, int], text: str, x: float, baseline: float, style: TextStyle, look: WordLook,
+    font: ImageFont.FreeTypeFont, size: int,
+) -> tuple[int, int, int, int]:
+    """A canvas region (left, top, right, bottom) holding everything `_draw_run` paints for the run.
+
+    Generous on purpose: blurs need transparent room around the ink to fall off as on a full canvas.
+    """
+    stroke_width = style.stroke[0] if style.stroke else 0
+    left, top, right, bottom = font.getbbox(text, anchor="ls", stroke_width=stroke_width)
+    left, right = min(left, 0), max(right, font.getlength(text))
+    ascent, descent = font.getmetrics()
+    top, bottom = min(top, -ascent), max(bottom, descent)
+    margin = 2 + stroke_width + size // 15 + size * 0.2
+    grow = [0.0, 0.0, 0.0, 0.0]  # left, top, right, bottom
+    if style.shadow:
+        _, dx, dy, radius = style.shadow
+        spread = 4 * radius + 4
+        grow = [max(0.0, -dx) + spread, max(0.0, -dy) + spread, max(0.0, dx) + spread, max(0.0, dy) + spread]
+    if look.glow:
+        spread = max(1, size // 12) + 4 * (size / 5) + 4
+        grow = [max(g, spread) for g in grow]
+    x0 = math.floor(x + left - margin - grow[0])
+    y0 = math.floor(baseline + top - margin - grow[1])
+    x1 = math.ceil(x + right + margin + grow[2])
+    y1 = math.ceil(baseline + bottom + margin + grow[3])
+    width, height = canvas_size
+    # Even corners: Pillow rounds some coordinates half-to-even, which an even shift leaves alone.
+    return max(0, x0 - x0 % 2), max(0, y0 - y0 % 2), min(width, x1), min(height, y1)
+
+
 def _draw_run(
     canvas: Image.Image, text: str, x: float, baseline: float, style: TextStyle,
-    look: WordLook, width: float,
+    look: WordLook, width: float, cache: dict | None = None,
 ) -> None:
-    """Draw one run of text (a line or a word) with its plate-less decorations onto `canvas`."""
+    """Draw one run of text (a line or a word) with its plate-less decorations onto `canvas`.
+
+    The run is drawn on a layer only as big as the run (and its shadow, glow and box) and
+    composited at its place, which draws the same pixels as a canvas-sized layer. Layers are
+    reused through `cache`: caption frames redraw mostly the same words with the same looks.
+    """
+    key = (canvas.size, text, x, baseline, style, look, width)
+    if cache is not None and key in cache:
+        drawn = cache[key]
+    else:
+        drawn = _run_layer(*key)
+        if cache is not None:
+            if len(cache) >= RUN_CACHE_SIZE:
+                cache.clear()
+            cache[key] = drawn
+    if drawn is not None:
+        layer, ox, oy = drawn
+        canvas.alpha_composite(layer, dest=(ox, oy))
+
+
+def _run_layer(
+    canvas_size: tuple[int, int], text: str, x: float, baseline: float, style: TextStyle,
+    look: WordLook, width: float,
+) -> tuple[Image.Image, int, int] | None:
+    """The run's layer and where its corner goes on the canvas (None when nothing is visible)."""
     size = max(1, round(style.size * look.scale))
     font = _font(style.font_path, size)
     # Scaled words grow about their own centre.
     x = x + width / 2 - font.getlength(text) / 2 + look.dx
     baseline = baseline + (size - style.size) * 0.35 + look.dy
-    layer = Image.new("RGBA", canvas.size, (0, 0, 0, 0))
+    ox, oy, ox1, oy1 = _run_region(canvas_size, text, x, baseline, style, look, font, size)
+    if ox1 <= ox or oy1 <= oy:
+        return None
+
+    def at(*points: float) -> tuple[float, ...]:
+        """Canvas coordinates (x, y, x, y, ...) made local to the layer, after all arithmetic on them
+        is done: an integer shift is then exact and keeps how Pillow rounds every coordinate."""
+        return tuple(value - (ox if position % 2 == 0 else oy) for position, value in enumerate(points))
+
+    layer_size = (ox1 - ox, oy1 - oy)
+    layer = Image.new("RGBA", layer_size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(layer)
     if look.box:
         pad = style.size * 0.15
         ascent, descent = font.getmetrics()
         draw.rounded_rectangle(
-            (x - pad, baseline - ascent - pad / 2, x + font.getlength(text) + pad, baseline + descent + pad / 2),
+            at(x - pad, baseline - ascent - pad / 2, x + font.getlength(text) + pad, baseline + descent + pad / 2),
             radius=round(pad), fill=style.highlight,
         )
     color = style.highlight if look.highlight else style.color
     if style.shadow:
-        shadow_layer = Image.new("RGBA", canvas.size, (0, 0, 0, 0))
+        shadow_layer = Image.new("RGBA", layer_size, (0, 0, 0, 0))
         shadow_color, dx, dy, radius = style.shadow
-        ImageDraw.Draw(shadow_layer).text((x + dx, baseline + dy), text, font=font, fill=shadow_color, anchor="ls")
+        ImageDraw.Draw(shadow_layer).text(at(x + dx, baseline + dy), text, font=font, fill=shadow_color, anchor="ls")
         if radius > 0:
             shadow_layer = shadow_layer.filter(ImageFilter.GaussianBlur(radius))
         layer = Image.alpha_composite(layer, shadow_layer)
         draw = ImageDraw.Draw(layer)
     if look.glow:
-        glow_layer = Image.new("RGBA", canvas.size, (0, 0, 0, 0))
-        ImageDraw.Draw(glow_layer).text((x, baseline), text, font=font, fill=color, anchor="ls",
+        glow_layer = Image.new("RGBA", layer_size, (0, 0, 0, 0))
+        ImageDraw.Draw(glow_layer).text(at(x, baseline), text, font=font, fill=color, anchor="ls",
                                         stroke_width=max(1, size // 12), stroke_fill=color)
         layer = Image.alpha_composite(layer, glow_layer.filter(ImageFilter.GaussianBlur(size / 5)))
         draw = ImageDraw.Draw(layer)
     stroke_width, stroke_color = style.stroke if style.stroke else (0, None)
-    draw.text((x, baseline), text, font=font, fill=color, anchor="ls",
+    draw.text(at(x, baseline), text, font=font, fill=color, anchor="ls",
               stroke_width=stroke_width, stroke_fill=stroke_color)
     if style.decoration != "none":
         thickness = max(1, size // 15)
         run_width = font.getlength(text)
         y = baseline + size * 0.1 if style.decoration == "underline" else baseline - font.getmetrics()[0] * 0.3
-        draw.rectangle((x, y, x + run_width, y + thickness), fill=color)
+        draw.rectangle(at(x, y, x + run_width, y + thickness), fill=color)
     if look.opacity < 1:
         alpha = layer.getchannel("A").point(lambda v: round(v * look.opacity))
         layer.putalpha(alpha)
-    canvas.alpha_composite(layer)
+    return layer, ox, oy
 
 
-def render(spec: TextSpec, placed: Layout, looks: list[WordLook] | None = None) -> Image.Image:
+def render(spec: TextSpec, placed: Layout, looks: list[WordLook] | None = None,
+           cache: dict | None = None) -> Image.Image:
     """Draw the text box: plate, then lines (static text) or words with their looks (captions)."""
     style = spec.style
     canvas = Image.new("RGBA", (placed.width, placed.height), (0, 0, 0, 0))
@@ -277,7 +344,7 @@ def render(spec: TextSpec, placed: Layout, looks: list[WordLook] | None = None) 
         if look.opacity <= 0:
             continue
         baseline = placed.top + placed.ascent + word.line * placed.line_height
-        _draw_run(canvas, word.text, word.x, baseline, style, look, word.width)
+        _draw_run(canvas, word.text, word.x, baseline, style, look, word.width, cache)
     return canvas
 
 
@@ -317,10 +384,11 @@ WORD_ANIMATION_STYLES = ("glow", "box", "scale_pop", "slide_up", "fly_in", "colo
 def caption_frames(spec: TextSpec, placed: Layout, element_start: float, frame_count: int, fps: int):
     """Yield (frame index, image) for each frame whose caption look differs from the previous one."""
     previous = None
+    cache: dict = {}
     for index in range(frame_count):
         t = element_start + index / fps
         looks = word_looks(spec.caption_style or "", spec.captions, t, spec.style.size)
         if looks != previous:
-            yield index, render(spec, placed, looks)
+            yield index, render(spec, placed, looks, cache)
             previous = looks
 
