@@ -107,6 +107,13 @@ async def check_url(url: str, allow: Allow, path: str = "$.source_url") -> Targe
     return Target(url, parts.scheme, host, port, str(ips[0]))
 
 
+async def check_source(url: str, allow: Allow, path: str, storage) -> None:
+    """The submit-time check of a source URL: a signed link to our own storage is read from storage
+    (no fetch, so no address check); every other URL must be safe to fetch."""
+    if storage.local_key_for(url) is None:
+        await check_url(url, allow, path)
+
+
 @dataclass(frozen=True)
 class Fetched:
     path: Path

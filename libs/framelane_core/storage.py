@@ -113,11 +113,6 @@ class _SignedLinks:
         return self.staging_root / check_key(key)
 
 
-def local_key_for(url: str, storage) -> str | None:
-    """The storage key a URL names when it is a signed link to our own storage (else None)."""
-    return storage.local_key_for(url)
-
-
 class LocalStorage(_SignedLinks):
     """Blobs as files under root; the key is the relative path."""
 

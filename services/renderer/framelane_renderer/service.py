@@ -14,7 +14,7 @@ from framelane_core.errors import (
     from_rpc_error,
     violation,
 )
-from framelane_core.fetch import Allow, check_url
+from framelane_core.fetch import Allow, check_source
 from framelane_core.ids import new_id
 from framelane_core.jobs import STATUSES, job_message
 from framelane_core.pagination import decode_cursor, page, page_limit
@@ -70,8 +70,7 @@ class Renders:
         if result.ok:
             for path, url in source_urls(result.normalized):
                 try:
-                    if self.storage.local_key_for(url) is None:  # our own signed blobs are read locally
-                        await check_url(url, self.allow, path)
+                    await check_source(url, self.allow, path, self.storage)
                 except FramelaneError as err:
                     problems.append({"path": path, "code": err.code, "message": err.message, "severity": "error"})
         if problems:

@@ -4,7 +4,7 @@
 from framelane_core import idempotency
 from framelane_core.context import Principal
 from framelane_core.errors import InvalidRequest, NotReady, violation
-from framelane_core.fetch import Allow, check_url
+from framelane_core.fetch import Allow, check_source
 from framelane_core.ids import new_id
 from framelane_core.jobs import STATUSES, job_message
 from framelane_core.pagination import decode_cursor, page, page_limit
@@ -32,8 +32,7 @@ class Tasks:
     async def check(self, type_name: str, body: dict) -> tuple[dict, dict, dict, str | None]:
         """Catalog validation plus the SSRF check of the source; InvalidRequest lists every violation."""
         row, params, metadata, webhook_url = catalog.validate(type_name, integral_numbers(body))
-        if self.storage.local_key_for(params["source_url"]) is None:  # our own signed blobs are read locally
-            await check_url(params["source_url"], self.allow, "$.source_url")
+        await check_source(params["source_url"], self.allow, "$.source_url", self.storage)
         return row, params, metadata, webhook_url
 
     async def create(self, principal: Principal, type_name: str, body: dict, idem_key: str | None) -> tuple[dict, bool]:
