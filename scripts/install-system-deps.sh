@@ -3,7 +3,8 @@
 # Skips apt entirely when everything is already there, so `make run` stays fast and works
 # without root on a machine that has them.
 set -euo pipefail
-packages=(ffmpeg fonts-dejavu-core fonts-inter fonts-liberation2 fonts-bebas-neue fonts-lobster espeak-ng)
+# fonts-noto-cjk: Chinese copy (workflows take language zh).
+packages=(ffmpeg fonts-dejavu-core fonts-inter fonts-liberation2 fonts-bebas-neue fonts-lobster fonts-noto-cjk espeak-ng)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -49,6 +49,8 @@ class MethodInfo:
     method: str
     public: bool
     internal: bool
+    # The service that serves it (service_policy.owner, else the package's own service).
+    owner: str
 
 
 class Contract:
@@ -64,15 +66,21 @@ class Contract:
         )
         http_ext = self.pool.FindExtensionByName("google.api.http")
         policy_ext = self.pool.FindExtensionByName("framelane.api.v1.method_policy")
+        service_options_cls = message_factory.GetMessageClass(
+            self.pool.FindMessageTypeByName("google.protobuf.ServiceOptions")
+        )
+        owner_ext = self.pool.FindExtensionByName("framelane.api.v1.service_policy")
         self.routes: list[Route] = []
         self.methods: dict[str, MethodInfo] = {}
         for f in self.fds.file:
             for s in f.service:
                 service = f"{f.package}.{s.name}"
+                owner = service_options_cls.FromString(s.options.SerializeToString()).Extensions[owner_ext].owner
+                owner = owner or f.package.split(".")[1]
                 for m in s.method:
                     opts = options_cls.FromString(m.options.SerializeToString())
                     policy = opts.Extensions[policy_ext]
-                    info = MethodInfo(service, m.name, policy.public, policy.internal)
+                    info = MethodInfo(service, m.name, policy.public, policy.internal, owner)
                     self.methods[f"/{service}/{m.name}"] = info
                     if not opts.HasExtension(http_ext):
                         continue

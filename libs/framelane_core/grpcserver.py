@@ -133,7 +133,7 @@ def build_server(service: str, authenticator: CachedAuthenticator | None, servic
     Returns (server, health_servicer); the caller registers its servicers and binds a port."""
     server = grpc.aio.server(
         interceptors=[CoreInterceptor(service, authenticator, rate_limiter)],
-        options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 32 * 1024 * 1024)],
+        options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 64 * 1024 * 1024)],
     )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

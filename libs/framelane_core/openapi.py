@@ -128,7 +128,10 @@ class _Builder:
                 schema = self.field_schema(route.input_type, field)
                 params.append({"name": field.name, "in": "query", "required": False, "schema": schema})
         op = {
-            "operationId": f"{route.service.split('.')[-1]}_{route.method}",
+            # framelane.<package>.v1.<Service>: the BeatAPI face's services share short names with
+            # native ones, so its operation ids carry the package.
+            "operationId": ("beatapi_" if route.service.split(".")[1] == "beatapi" else "")
+            + f"{route.service.split('.')[-1]}_{route.method}",
             "tags": [route.service.split(".")[1]],
             "parameters": params,
             "responses": {},

@@ -180,7 +180,7 @@ def test_capabilities_report_ingestion(http):
     caps = http.get("/v1/capabilities").json()
     assert caps["uploads"]["supported"] is True and caps["imports"]["supported"] is True
     assert caps["imports"]["share_links"]["supported"] is False
-    assert caps["files"]["supported"] is False and caps["ingest_external"]["supported"] is False
+    assert caps["files"]["supported"] is True and caps["ingest_external"]["supported"] is False
 
 
 def test_render_uses_an_uploaded_source_url(authed, red, mesh):

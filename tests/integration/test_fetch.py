@@ -76,7 +76,7 @@ async def test_fetch_follows_safe_redirects_and_refuses_unsafe_ones(server, tmp_
 
 
 async def test_source_cache_revalidates_with_the_etag_and_reuses_its_copy(server, tmp_path):
-    from framelane_renderer.sources import fetch_source  # noqa: PLC0415
+    from framelane_core.sources import fetch_source  # noqa: PLC0415
 
     allow = Allow.parse(f"127.0.0.1:{server}")
     url = f"http://127.0.0.1:{server}/clip.bin"

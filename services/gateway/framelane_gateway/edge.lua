@@ -3,7 +3,9 @@
 --  * every error as the face's envelope {"error":{...}}, lifted from the last google.rpc.Status
 --    detail the service attached, or built here for errors Envoy makes itself (unknown route,
 --    wrong method, malformed JSON), with the HTTP status of the stable code.
--- STATUS_BY_CODE and CODE_BY_STATUS are filled in by the configuration generator.
+--  * on the BeatAPI face (/beatapi/...), the error in BeatAPI's vocabulary and statuses
+--    (BEATAPI_CODE, BEATAPI_STATUS), without a null "details".
+-- STATUS_BY_CODE, CODE_BY_STATUS and the BEATAPI_* tables are filled in by the configuration generator.
 
 local ENVELOPE_MARK = '"@type":"type.googleapis.com/framelane.api.v1.ErrorEnvelope",'
 
@@ -40,7 +42,23 @@ function envoy_on_request(handle)
     headers:remove(name)
   end
   local rid = headers:get("x-request-id") or ""
-  handle:streamInfo():dynamicMetadata():set("framelane", "request_id", rid)
+  local meta = handle:streamInfo():dynamicMetadata()
+  meta:set("framelane", "request_id", rid)
+  if string.sub(headers:get(":path") or "", 1, 9) == "/beatapi/" then
+    meta:set("framelane", "face", "beatapi")
+  end
+end
+
+-- The envelope as the BeatAPI face shows it, and its HTTP status (nil: keep the status).
+local function beatapi_error(envelope)
+  local code = string.match(envelope, '^{"error":{"code":"([^"]*)"')
+  if code == nil then
+    return envelope, nil
+  end
+  local mapped = BEATAPI_CODE[code] or code
+  local rest = string.sub(envelope, #'{"error":{"code":"' + #code + 2)
+  rest = string.gsub(rest, ',"details":null', '', 1)
+  return '{"error":{"code":"' .. mapped .. '"' .. rest, BEATAPI_STATUS[mapped]
 end
 
 -- gRPC response headers that mean nothing to a REST client.
@@ -102,6 +120,14 @@ function envoy_on_response(handle)
   end
   if body == nil then
     return -- every error Envoy itself makes carries a body, so this is not reached
+  end
+  local meta = handle:streamInfo():dynamicMetadata():get("framelane") or {}
+  if meta["face"] == "beatapi" then
+    local beat_status
+    envelope, beat_status = beatapi_error(envelope)
+    if beat_status ~= nil then
+      headers:replace(":status", tostring(beat_status))
+    end
   end
   body:setBytes(envelope)
   headers:replace("content-type", "application/json")

@@ -26,7 +26,24 @@ DEFAULT_MESSAGE = {
     "not_found": "No such route.", "method_not_allowed": "Method not allowed on this route.",
     "unavailable": "Service unavailable.", "timeout": "Upstream timed out.",
 }
+# The BeatAPI face's vocabulary (reference §B10): our stable code → BeatAPI's; codes not listed
+# are shown as they are. BEATAPI_STATUS: the HTTP status BeatAPI gives its codes.
+BEATAPI_CODE = {
+    "invalid_request": "bad_request", "unsupported_content_type": "bad_request", "source_not_allowed": "bad_request",
+    "source_not_found": "bad_request", "invalid_source": "bad_request", "codec_unsupported": "bad_request",
+    "method_not_allowed": "bad_request", "payload_too_large": "bad_request", "email_not_verified": "unauthorized",
+    "quota_exceeded": "insufficient_credits", "rate_limited": "rate_limit_exceeded",
+    "concurrency_exceeded": "user_concurrency_exceeded", "unavailable": "processing_unavailable",
+    "timeout": "processing_unavailable",
+}
+BEATAPI_STATUS = {
+    "bad_request": 400, "unauthorized": 401, "forbidden": 403, "not_found": 404, "insufficient_credits": 402,
+    "rate_limit_exceeded": 429, "user_concurrency_exceeded": 429, "processing_unavailable": 503,
+    "internal_error": 500,
+}
 CLUSTERS = (*BACKENDS, "gateway")
+# Largest transcoded request body: BeatAPI files (50 MB) plus multipart framing.
+FILE_BODY_MAX_BYTES = 52 * 1024 * 1024
 BLOB_CLUSTER = "gateway_http"
 
 
@@ -47,9 +64,9 @@ class EnvoyLayout:
         return host, int(port)
 
 
-def owner(grpc_service: str) -> str:
-    """The cluster that serves a gRPC service: framelane.<svc>.v1.X → <svc> (beatapi → gateway)."""
-    part = grpc_service.split(".")[1]
+def owner(contract: Contract, grpc_service: str) -> str:
+    """The cluster that serves a gRPC service: its service_policy.owner, else framelane.<svc>.v1.X → <svc>."""
+    part = next(m.owner for m in contract.methods.values() if m.service == grpc_service)
     return part if part in BACKENDS else "gateway"
 
 
@@ -64,6 +81,8 @@ def lua_source() -> str:
         _lua_table("STATUS_BY_CODE", HTTP_STATUS_BY_CODE)
         + _lua_table("CODE_BY_STATUS", CODE_BY_STATUS)
         + _lua_table("DEFAULT_MESSAGE", DEFAULT_MESSAGE)
+        + _lua_table("BEATAPI_CODE", BEATAPI_CODE)
+        + _lua_table("BEATAPI_STATUS", BEATAPI_STATUS)
     )
     return tables + (files("framelane_gateway") / "edge.lua").read_text()
 
@@ -82,7 +101,7 @@ def routes(contract: Contract) -> list[dict]:
     for service in grpc_services:
         out.append({
             "match": {"prefix": f"/{service}/"},
-            "route": {"cluster": owner(service), "timeout": "60s", "idle_timeout": "60s"},
+            "route": {"cluster": owner(contract, service), "timeout": "60s", "idle_timeout": "60s"},
         })
     for template in sorted({r.path for r in contract.routes}):
         route = next(r for r in contract.routes if r.path == template)
@@ -149,6 +168,8 @@ def build_config(layout: EnvoyLayout, contract: Contract | None = None) -> dict:
                     "preserve_proto_field_names": True,
                 },
                 "convert_grpc_status": True,
+                # BeatAPI's POST /files carries up to 50 MB in one google.api.HttpBody.
+                "max_request_body_size": FILE_BODY_MAX_BYTES,
                 "ignore_unknown_query_parameters": True,
                 "request_validation_options": {"reject_unknown_method": False},
             },

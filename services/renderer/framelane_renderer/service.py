@@ -98,6 +98,22 @@ class Renders:
             await events.emit(conn, "queued", row, self.job(row))
         return row, False
 
+    async def submit_child(self, ws_id: str, parent_id: str, spec: dict) -> dict:
+        """Queues the render of a workflow task (its parent holds the slot and the credits, so no
+        admission); a second call for the same parent returns the first render."""
+        result = await self.check(spec)
+        spec = result.normalized
+        async with self.pool.connection() as conn, conn.transaction():
+            existing = await store.child_of(conn, parent_id)
+            if existing is not None:
+                return existing
+            row = await store.insert_render(
+                conn, new_id("render"), ws_id, spec, spec.get("metadata") or {}, spec.get("webhook_url"),
+                [w.as_dict() for w in result.warnings], estimated_duration(spec), parent_id,
+            )
+            await events.emit(conn, "queued", row, self.job(row))
+        return row
+
     async def get(self, principal: Principal, render_id: str, wait: float = 0) -> dict:
         """The render; with wait > 0, the answer comes when it is terminal or wait (≤ 25 s) passed."""
         return await store.renders.wait(self.pool, principal.workspace_id, render_id, wait)

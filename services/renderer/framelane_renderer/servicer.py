@@ -6,7 +6,7 @@ from google.protobuf import json_format, struct_pb2
 
 from framelane.api.v1 import job_pb2
 from framelane.renderer.v1 import render_pb2, render_pb2_grpc
-from framelane_core.context import current_principal
+from framelane_core.context import Principal, current_principal
 from framelane_core.grpcserver import set_http_status
 from framelane_core.idempotency import idempotency_key
 from framelane_core.protoconv import nullable, timestamp
@@ -15,6 +15,11 @@ from framelane_renderer.service import Renders, estimated_duration
 
 def _structs(items: list[dict]) -> list[struct_pb2.Struct]:
     return [json_format.ParseDict(i, struct_pb2.Struct()) for i in items]
+
+
+def _workspace(request) -> Principal:
+    """The workspace an internal caller acts for."""
+    return Principal(workspace_id=request.workspace_id, key_id="", plan="")
 
 
 class RenderServicer(render_pb2_grpc.RenderServiceServicer):
@@ -42,6 +47,16 @@ class RenderServicer(render_pb2_grpc.RenderServiceServicer):
         url, expires = await self.renders.download(current_principal(), request.id)
         await set_http_status(context, 302, location=url)
         return job_pb2.Download(url=url, expires_at=timestamp(datetime.fromtimestamp(expires, UTC)))
+
+    async def SubmitChildRender(self, request, context):
+        spec = json_format.MessageToDict(request.spec)
+        return self.renders.job(await self.renders.submit_child(request.workspace_id, request.parent_id, spec))
+
+    async def GetChildRender(self, request, context):
+        return self.renders.job(await self.renders.get(_workspace(request), request.render_id, request.wait))
+
+    async def CancelChildRender(self, request, context):
+        return self.renders.job(await self.renders.cancel(_workspace(request), request.render_id))
 
     async def Preview(self, request, context):
         principal = current_principal()

@@ -1,55 +1,12 @@
-"""Render sources: fetched through the safe fetcher into a disk cache keyed by URL, revalidated
-with the stored ETag (a 304 reuses the cached copy), then probed with ffprobe. A signed link to
-our own storage (an upload's or import's source_url) is read from storage instead of over HTTP:
-the mesh's public URL may well be loopback, which the SSRF check rightly refuses."""
+"""Render sources: every distinct URL fetched through the shared source cache
+(framelane_core.sources) and probed with ffprobe."""
 
 import asyncio
-import hashlib
-import json
-import uuid
 from pathlib import Path
 
-from framelane_core.fetch import Allow, SourceNotFound, fetch_to_file
+from framelane_core.fetch import Allow
+from framelane_core.sources import fetch_source
 from framelane_renderer import engine
-
-SOURCE_MAX_BYTES = 5 * 1024**3
-
-
-async def local_source(key: str, cache_dir: Path, storage) -> Path:
-    """The stored object itself (local backend) or a cached copy of it (S3: keys never change)."""
-    stored = await asyncio.to_thread(storage.stat, key)
-    if stored is None:
-        raise SourceNotFound("The uploaded file is not complete yet or no longer exists.")
-    if getattr(storage, "backend", "local") == "local":
-        return storage.path(key)
-    path = cache_dir / f"blob-{hashlib.sha256(key.encode()).hexdigest()}"
-    if not path.exists():
-        tmp = cache_dir / f"{path.name}.{uuid.uuid4().hex}.part"
-        await asyncio.to_thread(storage.copy_to, key, tmp)
-        tmp.replace(path)
-    return path
-
-
-async def fetch_source(url: str, cache_dir: Path, allow: Allow, storage=None) -> Path:
-    """A local copy of url, from the cache when the server says it has not changed."""
-    key = storage.local_key_for(url) if storage is not None else None
-    if key is not None:
-        return await local_source(key, cache_dir, storage)
-    digest = hashlib.sha256(url.encode()).hexdigest()
-    path, meta = cache_dir / digest, cache_dir / f"{digest}.json"
-    headers = {}
-    if path.exists() and meta.exists():
-        etag = json.loads(meta.read_text()).get("etag")
-        if etag:
-            headers["If-None-Match"] = etag
-    # A unique temporary name: worker processes sharing the cache never see half a file.
-    tmp = cache_dir / f"{digest}.{uuid.uuid4().hex}.part"
-    fetched = await fetch_to_file(url, tmp, allow=allow, max_bytes=SOURCE_MAX_BYTES, headers=headers)
-    if fetched.not_modified:
-        return path
-    tmp.replace(path)
-    meta.write_text(json.dumps({"url": url, "etag": fetched.etag}))
-    return path
 
 
 async def fetch_all(urls: list[str], cache_dir: Path, allow: Allow, storage=None) -> dict[str, engine.SourceInfo]:

@@ -118,6 +118,15 @@ class Assets:
         json_format.ParseDict(row["error"], msg.error)
         return msg
 
+    async def emit_ready(self, conn, row: dict) -> None:
+        """Writes `asset.ready` for a ready asset through the outbox (in the caller's transaction)."""
+        data = self.asset_view(row)
+        if row["origin"] == "import":
+            data["import"] = {"id": row["id"], "status": "ready", "url": row["url"]}
+        payload = webhook_events_pb2.WebhookPayload()
+        json_format.ParseDict(data, payload.data)
+        await write_outbox(conn, SERVICE, make_event("asset.ready", row["workspace_id"], payload))
+
     # ---- uploads
 
     async def create_upload(self, principal: Principal, request: assets_pb2.CreateUploadRequest) -> assets_pb2.Upload:
@@ -308,26 +317,7 @@ class AssetRunner:
             return await cur.fetchone()
 
     async def _probe(self, row: dict, workdir: Path) -> dict:
-        kind = row["kind"] or kind_of(row["content_type"])
-        meta = row["client_meta"] or {}
-        if kind == "font":
-            return {"duration": None, "width": None, "height": None, "codecs": {}}
-        from framelane_renderer.engine import ProbeError, probe  # noqa: PLC0415
-
-        storage = self.assets.storage
-        if getattr(storage, "backend", "local") == "local":
-            path = storage.path(row["storage_key"])
-        else:
-            path = await asyncio.to_thread(storage.copy_to, row["storage_key"], workdir / "probe")
-        try:
-            info = await asyncio.to_thread(probe, str(path))
-        except ProbeError:
-            raise InvalidSourceFile("The file could not be read as media of its content type.") from None
-        codecs = {k: v for k, v in {"video": info.video_codec if kind != "audio" else None,
-                                    "audio": info.audio_codec, "container": info.format_name}.items() if v}
-        duration = info.duration if kind in ("video", "audio") else None
-        return {"duration": duration if duration is not None else meta.get("duration"),
-                "width": info.width or meta.get("width"), "height": info.height or meta.get("height"), "codecs": codecs}
+        return await probe_stored(self.assets.storage, row, workdir)
 
     async def _ready(self, row: dict, facts: dict) -> None:
         async with self.pool.connection() as conn, conn.transaction():
@@ -338,12 +328,7 @@ class AssetRunner:
                 (facts["duration"], facts["width"], facts["height"], Jsonb(facts["codecs"]), row["id"]))
             done = await cur.fetchone()
             if done is not None:
-                data = self.assets.asset_view(done)
-                if done["origin"] == "import":
-                    data["import"] = {"id": done["id"], "status": "ready", "url": done["url"]}
-                payload = webhook_events_pb2.WebhookPayload()
-                json_format.ParseDict(data, payload.data)
-                await write_outbox(conn, SERVICE, make_event("asset.ready", done["workspace_id"], payload))
+                await self.assets.emit_ready(conn, done)
         log.info("asset ready", extra={"fields": {"asset_id": row["id"], "origin": row["origin"]}})
 
     async def _fail(self, row: dict, code: str, message: str) -> None:
@@ -356,3 +341,27 @@ class AssetRunner:
 
 class InvalidSourceFile(FramelaneError):
     code = "invalid_source"
+
+
+async def probe_stored(storage, row: dict, workdir: Path) -> dict:
+    """Media facts of a stored asset ({duration, width, height, codecs}), read with ffprobe; the
+    client's own numbers fill what the probe cannot tell."""
+    kind = row["kind"] or kind_of(row["content_type"])
+    meta = row.get("client_meta") or {}
+    if kind == "font":
+        return {"duration": None, "width": None, "height": None, "codecs": {}}
+    from framelane_renderer.engine import ProbeError, probe  # noqa: PLC0415
+
+    if getattr(storage, "backend", "local") == "local":
+        path = storage.path(row["storage_key"])
+    else:
+        path = await asyncio.to_thread(storage.copy_to, row["storage_key"], workdir / "probe")
+    try:
+        info = await asyncio.to_thread(probe, str(path))
+    except ProbeError:
+        raise InvalidSourceFile("The file could not be read as media of its content type.") from None
+    codecs = {k: v for k, v in {"video": info.video_codec if kind != "audio" else None,
+                                "audio": info.audio_codec, "container": info.format_name}.items() if v}
+    duration = info.duration if kind in ("video", "audio") else None
+    return {"duration": duration if duration is not None else meta.get("duration"),
+            "width": info.width or meta.get("width"), "height": info.height or meta.get("height"), "codecs": codecs}

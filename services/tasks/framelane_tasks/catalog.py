@@ -64,13 +64,55 @@ TASK_TYPES = [
     },
 ]
 
+IMAGES = {"type": "array", "required": True, "min_items": 1, "max_items": 7, "items": {"format": "uri"}}
+# Workflows (reference §B4, §B5; the same bodies on both faces). Priced in integer credits per
+# second: a music video by its detected audio length, an e-commerce video by the duration asked.
 WORKFLOWS = [
-    {"type": "music-video", "task_type": "music_video", "supported": False},
-    {"type": "ecommerce-video", "task_type": "ecommerce_video", "supported": False},
+    {
+        "type": "music-video", "task_type": "music_video", "supported": True, "name": "Music Video API",
+        "description": "Generate short music video clips from audio, lyrics, and visual direction.",
+        "params": {
+            "images": IMAGES,
+            "audio_url": {"type": "string", "format": "uri", "required": True},
+            "prompt": {"type": "string", "max_length": 3000},
+            "language": {"enum": ["en", "zh"], "default": "en"},
+            # Lip sync needs a generative model this deployment does not have.
+            "lip_sync": {"type": "boolean", "default": False, "supported": False},
+            "lip_ref_url": {"type": "string", "format": "uri", "supported": False},
+            "style": {"type": "string", "max_length": 200},
+            "quality": {"enum": ["standard", "high"], "default": "standard"},
+            "aspect_ratio": {"enum": ["1:1", "16:9", "9:16", "4:3", "3:4"], "default": "16:9"},
+            "resolution": {"enum": ["540p", "720p", "1080p"], "default": "720p"},
+            "add_subtitle": {"type": "boolean"},
+            "subtitle_color": {"type": "string", "pattern": "^#[0-9A-Fa-f]{6}$"},
+            "srt_url": {"type": "string", "format": "uri"},
+            # Billing fallback only, when the audio's length cannot be measured.
+            "duration": {"type": "integer", "min": 10, "max": 180},
+            # manual stops at a storyboard for shot selection (BeatAPI B12–B14): not built.
+            "compose_mode": {"enum": ["auto", "manual"], "default": "auto",
+                             "values": {"auto": {"supported": True}, "manual": {"supported": False}}},
+        },
+        "audio_seconds": {"min": 10, "max": 180},
+        "pricing": {"unit": "credits per second of detected audio", "per_second": {
+            "540p/standard": 4, "720p/standard": 5, "1080p/standard": 6, "720p/high": 16, "1080p/high": 18}},
+    },
+    {
+        "type": "ecommerce-video", "task_type": "ecommerce_video", "supported": True, "name": "Ecommerce Video API",
+        "description": "Generate product ad videos from product images and a short creative brief.",
+        "params": {
+            "images": IMAGES,
+            "duration": {"type": "integer", "required": True, "min": 10, "max": 60},
+            "prompt": {"type": "string", "max_length": 2000},
+            "aspect_ratio": {"enum": ["16:9", "9:16", "1:1"], "default": "9:16"},
+            "language": {"enum": ["en", "zh"], "default": "en"},
+        },
+        "pricing": {"unit": "credits per second of output (1080p)", "per_second": {"1080p": 15}},
+    },
 ]
 
-BY_TYPE = {row["type"]: row for row in TASK_TYPES}
-TASK_TYPE_NAMES = tuple(row["task_type"] for row in TASK_TYPES)
+BY_TYPE = {row["type"]: row for row in TASK_TYPES + WORKFLOWS}
+WORKFLOW_TYPES = {row["task_type"]: row for row in WORKFLOWS}
+TASK_TYPE_NAMES = tuple(row["task_type"] for row in TASK_TYPES + WORKFLOWS)
 COMMON = ("metadata", "webhook_url")
 
 
@@ -78,14 +120,17 @@ def describe() -> dict:
     """The tasks service's part of /v1/capabilities."""
     return {
         "tasks": TASK_TYPES,
-        "workflows": WORKFLOWS,
+        "workflows": [{k: v for k, v in row.items() if k not in ("name", "description")} for row in WORKFLOWS],
         # Media ingestion (reference §A7), served by AssetService; see framelane_tasks.assets.
         "uploads": {"supported": True, "resumable": True, "max_bytes": UPLOAD_MAX_BYTES,
                     "url_ttl_seconds": UPLOAD_URL_TTL, "content_types": list(ALLOWED_CONTENT_TYPES)},
         "imports": {"supported": True, "max_bytes": UPLOAD_MAX_BYTES, "share_links": {"supported": False}},
         "workspace_assets": {"supported": True},
-        # BeatAPI POST /beatapi/v1/files and a render's ingest_external option: not built yet.
-        "files": {"supported": False},
+        # BeatAPI's POST /beatapi/v1/files (framelane_tasks.files).
+        "files": {"supported": True, "max_bytes": 50 * 1024 * 1024, "body": ["multipart/form-data", "raw"],
+                  "content_types": ["image/png", "image/jpeg", "image/webp", "audio/mpeg", "audio/wav", "audio/aac",
+                                    "audio/mp4", "application/x-subrip"], "audio_seconds": {"min": 10, "max": 180}},
+        # A render's ingest_external option: not built yet.
         "ingest_external": {"supported": False},
     }
 
@@ -110,6 +155,28 @@ def _type_ok(spec: dict, value: Any) -> bool:
 def _is_set(value: Any) -> bool:
     """An unsupported option is refused only when it asks for something (true, a value, a list)."""
     return value not in (None, False, "", [], {})
+
+
+def credits_per_second(task_type: str, params: dict) -> int:
+    """The workflow's price per billable second for these (normalized) parameters."""
+    if task_type == "music_video":
+        return WORKFLOW_TYPES[task_type]["pricing"]["per_second"][f"{params['resolution']}/{params['quality']}"]
+    return WORKFLOW_TYPES[task_type]["pricing"]["per_second"]["1080p"]
+
+
+def _rules(task_type: str, body: dict, params: dict) -> list[dict]:
+    """Cross-field rules of a workflow (reference §B4), on parameters that passed field checks."""
+    problems = []
+    if task_type == "music_video":
+        if params.get("quality") == "high" and params.get("resolution") == "540p":
+            problems.append(violation("$.quality", "combination", "quality high is not available at 540p."))
+        if body.get("add_subtitle") is False and params.get("srt_url"):
+            problems.append(violation("$.srt_url", "combination", "srt_url gives subtitles; add_subtitle is false."))
+        params["add_subtitle"] = bool(params.get("add_subtitle") or params.get("srt_url"))
+        if params["add_subtitle"] and not params.get("srt_url") and params.get("language") != "en":
+            problems.append(violation("$.add_subtitle", "unsupported_language", (
+                "Transcribing the audio is available in en only; pass srt_url for subtitles in another language.")))
+    return problems
 
 
 def _check_url(value: Any, path: str, problems: list[dict]) -> None:
@@ -150,6 +217,14 @@ def validate(type_name: str, body: dict) -> tuple[dict, dict, dict, str | None]:
             continue
         if spec.get("type") == "integer":
             value = int(value)
+        if spec.get("type") == "array":
+            before = len(problems)
+            _check_items(spec, value, path, problems)
+            if len(problems) > before:
+                continue
+        if "max_length" in spec and len(value) > spec["max_length"]:
+            problems.append(violation(path, "too_long", f"At most {spec['max_length']} characters."))
+            continue
         if "enum" in spec and value not in spec["enum"]:
             problems.append(violation(path, "enum", f"Must be one of {', '.join(spec['enum'])}."))
             continue
@@ -180,6 +255,18 @@ def validate(type_name: str, body: dict) -> tuple[dict, dict, dict, str | None]:
     webhook_url = body.get("webhook_url")
     if webhook_url is not None:
         _check_url(webhook_url, "$.webhook_url", problems)
+    if not problems:
+        problems = _rules(row["task_type"], body, params)
     if problems:
         raise InvalidRequest(f"The {type_name} request has {len(problems)} problem(s).", details=problems)
     return row, params, metadata, webhook_url
+
+
+def _check_items(spec: dict, value: list, path: str, problems: list[dict]) -> None:
+    if not spec.get("min_items", 0) <= len(value) <= spec.get("max_items", 10_000):
+        problems.append(violation(path, "out_of_range",
+                                  f"Must hold {spec['min_items']} to {spec['max_items']} items."))
+        return
+    if spec.get("items", {}).get("format") == "uri":
+        for i, item in enumerate(value):
+            _check_url(item, f"{path}[{i}]", problems)

@@ -1,20 +1,36 @@
-"""Domain logic of tasks: validate against the catalog, queue (outbox), read, wait, cancel, download."""
+"""Domain logic of tasks: validate against the catalog, price and admit (usage: credits, slots),
+queue (outbox), read, wait, cancel, download."""
 
+import asyncio
+import math
+from pathlib import Path
 
+import grpc
+from framelane.usage.v1 import usage_pb2, usage_pb2_grpc
 from framelane_core import idempotency
-from framelane_core.context import Principal
-from framelane_core.errors import InvalidRequest, NotReady, violation
+from framelane_core.context import Principal, request_id_var
+from framelane_core.errors import FramelaneError, InvalidRequest, NotReady, from_rpc_error, violation
 from framelane_core.fetch import Allow, check_source
 from framelane_core.ids import new_id
 from framelane_core.jobs import STATUSES, job_message
 from framelane_core.pagination import decode_cursor, page, page_limit
 from framelane_core.protoconv import integral_numbers
+from framelane_core.sources import fetch_source
 from framelane_core.storage import LocalStorage
 from psycopg_pool import AsyncConnectionPool
 
 from framelane_tasks import catalog, events, store
 
 DOWNLOAD_FORMATS = ("json", "srt", "vtt")
+# Workflow inputs are at most 50 MB each (reference §B4).
+INPUT_MAX_BYTES = 50 * 1024 * 1024
+
+
+def source_urls(params: dict) -> list[tuple[str, str]]:
+    """(JSON path, URL) of every input a task's parameters fetch."""
+    urls = [(f"$.images[{i}]", u) for i, u in enumerate(params.get("images") or [])]
+    urls += [(f"$.{name}", params[name]) for name in ("source_url", "audio_url", "srt_url") if params.get(name)]
+    return urls
 
 
 
@@ -23,34 +39,96 @@ def task_job(row: dict, storage: LocalStorage):
 
 
 class Tasks:
-    def __init__(self, pool: AsyncConnectionPool, storage: LocalStorage, allow: Allow):
-        self.pool, self.storage, self.allow = pool, storage, allow
+    def __init__(self, pool: AsyncConnectionPool, storage: LocalStorage, allow: Allow, cache_dir: Path,
+                 usage_channel):
+        self.pool, self.storage, self.allow, self.cache_dir = pool, storage, allow, cache_dir
+        self.usage = usage_pb2_grpc.UsageServiceStub(usage_channel)
 
     def job(self, row: dict):
         return task_job(row, self.storage)
 
     async def check(self, type_name: str, body: dict) -> tuple[dict, dict, dict, str | None]:
-        """Catalog validation plus the SSRF check of the source; InvalidRequest lists every violation."""
+        """Catalog validation plus the SSRF check of every input; InvalidRequest lists every violation."""
         row, params, metadata, webhook_url = catalog.validate(type_name, integral_numbers(body))
-        await check_source(params["source_url"], self.allow, "$.source_url", self.storage)
+        problems = []
+        for path, url in source_urls(params):
+            try:
+                await check_source(url, self.allow, path, self.storage)
+            except FramelaneError as err:
+                problems.append(violation(path, err.code, err.message))
+        if problems:
+            raise InvalidRequest(f"The {type_name} request has {len(problems)} problem(s).", details=problems)
         return row, params, metadata, webhook_url
 
-    async def create(self, principal: Principal, type_name: str, body: dict, idem_key: str | None) -> tuple[dict, bool]:
-        """Queues a task; returns (row, replayed) where replayed marks an idempotent replay."""
+    async def billable_seconds(self, task_type: str, params: dict) -> int | None:
+        """The seconds a workflow is priced by: the audio's measured length for a music video
+        (checked against 10–180 s; `duration` only when it cannot be measured), the duration asked
+        for an e-commerce video; None for tasks that are not priced in credits."""
+        if task_type == "ecommerce_video":
+            return params["duration"]
+        if task_type != "music_video":
+            return None
+        from framelane_renderer.engine import ProbeError, probe  # noqa: PLC0415 - ffprobe, only for workflows
+
+        try:
+            path = await fetch_source(params["audio_url"], self.cache_dir, self.allow, self.storage, INPUT_MAX_BYTES)
+            info = await asyncio.to_thread(probe, str(path))
+            seconds = info.duration if info.has_audio else None
+        except (FramelaneError, ProbeError):
+            seconds = None
+        if seconds is None:
+            if params.get("duration"):
+                return params["duration"]
+            raise InvalidRequest("The audio could not be read to measure its length.", details=[violation(
+                "$.audio_url", "unreadable_audio", "Must be an mp3, wav, aac or m4a file reachable now; or pass duration.")])
+        limits = catalog.WORKFLOW_TYPES[task_type]["audio_seconds"]
+        if not limits["min"] <= seconds <= limits["max"]:
+            raise InvalidRequest(f"The audio is {seconds:.1f} s long.", details=[violation(
+                "$.audio_url", "audio_duration", f"The audio must last {limits['min']} to {limits['max']} seconds.")])
+        return math.ceil(seconds - 1e-6)
+
+    async def admit(self, ws_id: str, task_id: str, credits: int, workflow: str | None) -> None:
+        """Reserves the task's credits (402) and an active-processing slot (429) with usage."""
+        try:
+            await self.usage.AdmitJob(usage_pb2.AdmitJobRequest(
+                workspace_id=ws_id, job_id=task_id, kind="task", credits=credits, workflow=workflow or ""), timeout=10)
+        except grpc.aio.AioRpcError as err:
+            raise from_rpc_error(err) from None
+
+    async def create(self, principal: Principal, type_name: str, body: dict, idem_key: str | None,
+                     method: str = "") -> tuple[dict, bool]:
+        """Queues a task; returns (row, replayed) where replayed marks an idempotent replay.
+        `method` scopes the idempotency key (each face's path)."""
         row, params, metadata, webhook_url = await self.check(type_name, body)
-        method = f"POST /v1/tasks/{type_name}"
+        method = method or f"POST /v1/tasks/{type_name}"
         body_hash = idempotency.request_hash({"params": params, "metadata": metadata, "webhook_url": webhook_url})
+        task_type = row["task_type"]
+        seconds = await self.billable_seconds(task_type, params)
+        credits = catalog.credits_per_second(task_type, params) * seconds if seconds is not None else 0
         async with self.pool.connection() as conn, conn.transaction():
             if idem_key:
                 existing = await idempotency.replay(conn, principal.workspace_id, method, idem_key, body_hash)
                 if existing:
                     return await store.tasks.get(conn, principal.workspace_id, existing), True
-            task = await store.insert_task(conn, new_id("task"), principal.workspace_id, row["task_type"], params,
-                                           metadata, webhook_url, [])
+            task_id = new_id("task")
+            await self.admit(principal.workspace_id, task_id, credits,
+                             row["type"] if task_type in catalog.WORKFLOW_TYPES else None)
+            task = await store.insert_task(conn, task_id, principal.workspace_id, task_type, params, metadata,
+                                           webhook_url, [], request_id_var.get() or None, credits, seconds)
             if idem_key:
                 await idempotency.remember(conn, principal.workspace_id, method, idem_key, body_hash, task["id"])
-            await events.emit(conn, "queued", task, self.job(task))
+            await events.emit(conn, "queued", task, self.storage)
         return task, False
+
+    async def spec(self, principal: Principal, task_id: str) -> dict:
+        """The render request a workflow task compiled."""
+        row = await self.get(principal, task_id)
+        if row["task_type"] not in catalog.WORKFLOW_TYPES:
+            raise InvalidRequest("Only workflow tasks compile a render spec.", details=[
+                violation("$.id", "not_a_workflow", f"Task {task_id} is a {row['task_type']} task.")])
+        if row["spec"] is None:
+            raise NotReady(f"Task {task_id} is {row['status']} and has not compiled its render spec yet.")
+        return row["spec"]
 
     async def get(self, principal: Principal, task_id: str, wait: float = 0) -> dict:
         """The task; with wait > 0, the answer comes when it is terminal or wait (≤ 25 s) passed."""
@@ -73,7 +151,7 @@ class Tasks:
 
     async def cancel(self, principal: Principal, task_id: str) -> dict:
         async def emit(conn, row):
-            await events.emit(conn, "cancelled", row, self.job(row))
+            await events.emit(conn, "cancelled", row, self.storage)
 
         return await store.tasks.cancel_job(self.pool, principal.workspace_id, task_id, emit)
 

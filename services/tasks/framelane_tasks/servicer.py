@@ -2,14 +2,15 @@
 
 from datetime import UTC, datetime
 
-from google.protobuf import json_format
+from google.protobuf import json_format, struct_pb2
 
 from framelane.api.v1 import job_pb2
-from framelane.tasks.v1 import tasks_pb2_grpc
+from framelane.tasks.v1 import tasks_pb2, tasks_pb2_grpc
 from framelane_core.context import current_principal
 from framelane_core.grpcserver import set_http_status
 from framelane_core.idempotency import idempotency_key
 from framelane_core.protoconv import nullable, timestamp
+from framelane_tasks import catalog
 from framelane_tasks.service import Tasks
 
 
@@ -39,3 +40,16 @@ class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
         url, expires = await self.tasks.download(current_principal(), request.id, request.format)
         await set_http_status(context, 302, location=url)
         return job_pb2.Download(url=url, expires_at=timestamp(datetime.fromtimestamp(expires, UTC)))
+
+    async def GetTaskSpec(self, request, context):
+        return json_format.ParseDict(await self.tasks.spec(current_principal(), request.id), struct_pb2.Struct())
+
+    async def ListWorkflows(self, request, context):
+        data = []
+        for row in catalog.WORKFLOWS:
+            workflow = tasks_pb2.Workflow(id=row["type"], task_type=row["task_type"], name=row["name"],
+                                          description=row["description"], supported=row["supported"])
+            json_format.ParseDict(row["params"], workflow.params)
+            json_format.ParseDict(row["pricing"], workflow.pricing)
+            data.append(workflow)
+        return tasks_pb2.ListWorkflowsResponse(data=data, next_cursor=nullable(None), has_more=False)

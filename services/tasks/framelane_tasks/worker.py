@@ -10,13 +10,14 @@ import shutil
 from pathlib import Path
 
 from framelane_core.errors import FramelaneError
-from framelane_core.fetch import Allow, SourceNotFound, fetch_to_file
+from framelane_core.fetch import Allow
 from framelane_core.jobqueue import JobWorker
+from framelane_core.sources import fetch_source
 from framelane_core.storage import LocalStorage
 from framelane_renderer.engine import FfmpegError, RenderCancelled
-from framelane_tasks import events, store
+from framelane_tasks import catalog, events, store
 from framelane_tasks.processors import Result, TaskFailed, super_resolution, transcribe
-from framelane_tasks.service import task_job
+from framelane_tasks.runner import WorkflowRunner
 
 log = logging.getLogger(__name__)
 SOURCE_MAX_BYTES = 2 * 1024**3
@@ -28,15 +29,18 @@ class TaskWorker(JobWorker):
 
     stream, subject, durable, kind = events.SERVICE, events.QUEUED_SUBJECT, "task-workers", "task"
 
-    def __init__(self, pool, js, storage: LocalStorage, work_dir: Path, allow: Allow, ack_wait: float):
+    def __init__(self, pool, js, storage: LocalStorage, work_dir: Path, allow: Allow, ack_wait: float,
+                 renderer_channel):
         super().__init__(pool, js, ack_wait)
         self.storage, self.allow, self.work_dir = storage, allow, work_dir
+        self.cache_dir = work_dir / "cache"
+        self.workflows = WorkflowRunner(pool, storage, allow, self.cache_dir, renderer_channel)
 
     async def claim(self, task_id: str) -> dict | None:
         async with self.pool.connection() as conn, conn.transaction():
             row, first = await store.tasks.claim(conn, task_id, self.worker_id)
             if row is not None and first:
-                await events.emit(conn, "processing", row, task_job(row, self.storage))
+                await events.emit(conn, "processing", row, self.storage)
         return row
 
     async def queue_stats(self) -> tuple[int, float]:
@@ -51,7 +55,7 @@ class TaskWorker(JobWorker):
         async with self.pool.connection() as conn, conn.transaction():
             row = await store.tasks.set_progress(conn, task_id, percent, stage)
             if row is not None and emit:
-                await events.emit(conn, "progress", row, task_job(row, self.storage))
+                await events.emit(conn, "progress", row, self.storage)
 
     async def process(self, row: dict, cancel: asyncio.Event, progress) -> None:
         task_id, task_type, params = row["id"], row["task_type"], row["params"]
@@ -60,18 +64,15 @@ class TaskWorker(JobWorker):
         shutil.rmtree(workdir, ignore_errors=True)
         workdir.mkdir(parents=True)
         try:
+            if task_type in catalog.WORKFLOW_TYPES:
+                await self._finish(task_id, await self.workflows.run(row, workdir, progress, cancel))
+                return
             processor = PROCESSORS.get(task_type)
             if processor is None:  # queued before this deployment dropped the type
                 raise TaskFailed("unsupported", f"Task type {task_type} is not supported by this worker.")
             await progress(0.0, "downloading")
-            source = workdir / "source"
-            key = self.storage.local_key_for(params["source_url"])
-            if key is not None:  # an upload's or import's source_url: read from our storage
-                if await asyncio.to_thread(self.storage.stat, key) is None:
-                    raise SourceNotFound("The uploaded file is not complete yet or no longer exists.")
-                await asyncio.to_thread(self.storage.copy_to, key, source)
-            else:
-                await fetch_to_file(params["source_url"], source, allow=self.allow, max_bytes=SOURCE_MAX_BYTES)
+            source = await fetch_source(params["source_url"], self.cache_dir, self.allow, self.storage,
+                                        SOURCE_MAX_BYTES)
             if cancel.is_set():
                 raise RenderCancelled("task cancelled")
             result = await processor(source, params, workdir, progress, cancel)
@@ -108,8 +109,8 @@ class TaskWorker(JobWorker):
         async with self.pool.connection() as conn, conn.transaction():
             row = await store.tasks.complete(conn, task_id, output)
             if row is not None:
-                await events.emit(conn, "completed", row, task_job(row, self.storage))
-        if row is None:  # cancelled meanwhile: the output must not outlive the job
+                await events.emit(conn, "completed", row, self.storage)
+        if row is None and "render_id" not in output:  # cancelled meanwhile: the output must not outlive the job
             self.storage.delete_prefix(f"tasks/{task_id}")
         else:
             log.info("task completed", extra={"fields": {"bytes": output["size_bytes"]}})
@@ -119,4 +120,4 @@ class TaskWorker(JobWorker):
         async with self.pool.connection() as conn, conn.transaction():
             row = await store.tasks.fail(conn, task_id, {"code": code, "message": message})
             if row is not None:
-                await events.emit(conn, "failed", row, task_job(row, self.storage))
+                await events.emit(conn, "failed", row, self.storage)

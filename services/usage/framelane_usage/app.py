@@ -4,6 +4,7 @@ from pathlib import Path
 
 from nats.js.api import RetentionPolicy
 
+from framelane.beatapi.v1 import beatapi_pb2, beatapi_pb2_grpc
 from framelane.usage.v1 import account_pb2, account_pb2_grpc, usage_pb2, usage_pb2_grpc
 from framelane_core import capabilities, db, metrics
 from framelane_core.bus import IdempotentConsumer
@@ -19,7 +20,7 @@ from framelane_usage.mail import Mailer
 from framelane_usage.metering import CONCURRENCY_RETRY_AFTER_SECONDS, PLANS, Meters
 from framelane_usage.service import OTP_LOCK_SECONDS, OTP_MAX_ATTEMPTS, OTP_TTL_SECONDS
 from framelane_usage.service import KEY_PREFIX, Accounts, LastUsedFlusher, hash_key
-from framelane_usage.servicer import AccountServicer, UsageServicer
+from framelane_usage.servicer import AccountServicer, BeatUsageServicer, UsageServicer
 
 def describe() -> dict:
     """The usage part of /v1/capabilities."""
@@ -38,12 +39,13 @@ def describe() -> dict:
         },
         "quota": {
             "plans": PLANS,
-            "metering": {"supported": True, "meters": ["render_minutes"], "period": "calendar month, UTC"},
+            "metering": {"supported": True, "meters": ["render_minutes", "task_count"], "period": "calendar month, UTC"},
             "render_quota": {"supported": True, "status": 402, "code": "quota_exceeded"},
             "credits": {
                 "supported": True, "unit": "integer credits", "status": 402, "code": "insufficient_credits",
                 "balance": {"method": "GET", "path": "/v1/workspace/credits"},
-                "lifecycle": ["reserved at acceptance", "settled on success", "refunded on failure"],
+                "lifecycle": ["reserved at acceptance", "settled on success", "refunded on failure or cancel"],
+                "priced": ["music-video", "ecommerce-video"],
                 "welcome_credits": {"supported": False}, "purchases": {"supported": False},
             },
             "concurrency_limits": {
@@ -85,6 +87,7 @@ class UsageApp(ServiceApp):
         return [
             account_pb2.DESCRIPTOR.services_by_name["AccountService"].full_name,
             usage_pb2.DESCRIPTOR.services_by_name["UsageService"].full_name,
+            beatapi_pb2.DESCRIPTOR.services_by_name["UsageService"].full_name,
             capabilities.SERVICE_NAME,
         ]
 
@@ -93,6 +96,7 @@ class UsageApp(ServiceApp):
         meters = Meters(res.pool, self.settings.concurrency_lease_seconds)
         billing = Billing(meters, self.settings.console_url)
         usage_pb2_grpc.add_UsageServiceServicer_to_server(UsageServicer(meters, self.windows, billing, Credits(res.pool)), res.server)
+        beatapi_pb2_grpc.add_UsageServiceServicer_to_server(BeatUsageServicer(meters), res.server)
         capabilities.register(res.server, describe)
         metrics.init_credit_metrics()
         renders = IdempotentConsumer(res.pool, res.js, "usage-meter-renders", "renderer",
@@ -100,6 +104,9 @@ class UsageApp(ServiceApp):
         tasks = IdempotentConsumer(res.pool, res.js, "usage-slots-tasks", "tasks",
                                    "framelane.tasks.v1.task.>", meters.on_job_event)
         return [LastUsedFlusher(self.accounts), renders, tasks]
+
+
+DEV_CREDITS = 100_000
 
 
 async def ensure_dev_key(key_file: str) -> str:
@@ -115,7 +122,9 @@ async def ensure_dev_key(key_file: str) -> str:
             async with pool.connection() as conn:
                 if await store.principal_by_hash(conn, hash_key(key)):
                     return key
-        _, _, key = await accounts.create_workspace("Development", plan="pro", key_name="make run")
+        ws, _, key = await accounts.create_workspace("Development", plan="pro", key_name="make run")
+        # Credits to try the workflows with (BeatAPI's pricing: a 20 s 720p music video is 100).
+        await Credits(pool).grant(ws["id"], f"development:{ws['id']}", DEV_CREDITS, "make run")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(key + "\n")
         return key

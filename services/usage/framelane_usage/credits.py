@@ -37,30 +37,18 @@ class Credits:
                 raise NotFound("Workspace not found.")
             await store.insert_ledger(conn, ws_id, grant_id, "grant", credits, None, reason or None)
             summary = await _summary(conn, ws_id, "")
-        _moved("grant", credits)
+        moved_credits("grant", credits)
         return summary
 
     async def reserve(self, ws_id: str, job_id: str, credits: int) -> dict:
         _positive("credits", credits, allow_zero=True)
-        moved = False
         async with self.pool.connection() as conn, conn.transaction():
             if await store.lock_workspace(conn, ws_id) is None:
                 raise NotFound("Workspace not found.")
-            rows = await store.job_ledger(conn, job_id)
-            if "reserve" not in rows:
-                moved = True
-                balance = await store.credit_balance(conn, ws_id)
-                if balance < credits:
-                    raise InsufficientCredits(
-                        f"This job needs {credits} credits and the balance is {balance}.",
-                        details={"credits_required": credits, "credit_balance": balance},
-                    )
-                await store.insert_ledger(conn, ws_id, job_id, "reserve", -credits, None, None)
-            elif rows["reserve"]["workspace_id"] != ws_id:
-                raise Conflict(f"Job {job_id} belongs to another workspace.")
+            moved = await reserve_locked(conn, ws_id, job_id, credits, None)
             summary = await _summary(conn, ws_id, job_id)
         if moved:
-            _moved("reserve", credits)
+            moved_credits("reserve", credits)
         return summary
 
     async def settle(self, job_id: str, charged: int) -> dict:
@@ -77,22 +65,48 @@ class Credits:
                 raise NotFound(f"No credits are reserved for job {job_id}.")
             ws_id = rows["reserve"]["workspace_id"]
             await store.lock_workspace(conn, ws_id)
-            rows = await store.job_ledger(conn, job_id)
-            other = "refund" if kind == "settle" else "settle"
-            if other in rows:
-                raise Conflict(f"The credits of job {job_id} were already {other}d.")
-            amount = None
-            if kind not in rows:
-                reserved = -rows["reserve"]["amount"]
-                amount = reserved if kind == "refund" else reserved - charged
-                await store.insert_ledger(conn, ws_id, job_id, kind, amount, charged, None)
+            amount = await close_locked(conn, job_id, kind, charged)
             summary = await _summary(conn, ws_id, job_id)
         if amount is not None:
-            _moved(kind, amount)
+            moved_credits(kind, amount)
         return summary
 
 
-def _moved(kind: str, credits: int) -> None:
+async def reserve_locked(conn: AsyncConnection, ws_id: str, job_id: str, credits: int, workflow: str | None) -> bool:
+    """Holds `credits` for the job under the workspace's row lock (taken by the caller); 402 when
+    the balance is lower. True when this call moved credits (False: already reserved)."""
+    rows = await store.job_ledger(conn, job_id)
+    if "reserve" in rows:
+        if rows["reserve"]["workspace_id"] != ws_id:
+            raise Conflict(f"Job {job_id} belongs to another workspace.")
+        return False
+    balance = await store.credit_balance(conn, ws_id)
+    if balance < credits:
+        raise InsufficientCredits(
+            f"This job needs {credits} credits and the balance is {balance}.",
+            details={"credits_required": credits, "credit_balance": balance},
+        )
+    await store.insert_ledger(conn, ws_id, job_id, "reserve", -credits, None, None, workflow)
+    return True
+
+
+async def close_locked(conn: AsyncConnection, job_id: str, kind: str, charged: int | None) -> int | None:
+    """Settles (charging `charged`) or refunds the job's reservation, once; the caller holds the
+    workspace lock. The credits given back, or None when nothing moved (already closed this way).
+    Settling a refunded job or refunding a settled one is a Conflict."""
+    rows = await store.job_ledger(conn, job_id)
+    other = "refund" if kind == "settle" else "settle"
+    if other in rows:
+        raise Conflict(f"The credits of job {job_id} were already {other}d.")
+    if kind in rows:
+        return None
+    reserved = -rows["reserve"]["amount"]
+    amount = reserved if kind == "refund" else reserved - charged
+    await store.insert_ledger(conn, rows["reserve"]["workspace_id"], job_id, kind, amount, charged, None)
+    return amount
+
+
+def moved_credits(kind: str, credits: int) -> None:
     """Counts a committed ledger movement (after the commit: a rolled-back one never happened)."""
     metrics.CREDIT_MOVEMENTS.labels(kind).inc()
     metrics.CREDITS_MOVED.labels(kind).inc(abs(credits))

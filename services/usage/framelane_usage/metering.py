@@ -9,25 +9,33 @@ Concurrency: admission also takes one of the plan's active-processing slots unde
 (429 concurrency_exceeded when none is free); a job's terminal event gives it back, every other
 event of the job renews its lease, and a slot whose lease ran out is reclaimed."""
 
+import logging
 from datetime import UTC, datetime
 
 from psycopg_pool import AsyncConnectionPool
 
 from framelane.api.v1 import job_pb2
 from framelane_core.context import Principal
-from framelane_core.errors import NotFound, PaymentRequired, RateLimited
+from framelane_core.errors import Conflict, NotFound, PaymentRequired, RateLimited
 from framelane_usage import store
+from framelane_usage.credits import close_locked, moved_credits, reserve_locked
 from framelane_usage.service import usage_period
+
+log = logging.getLogger(__name__)
 
 # Plans are configuration: price, monthly render minutes (None = unlimited) and overage price,
 # active-processing jobs, and requests per minute per API key and route class (method_policy.rate_class).
+# BeatAPI's task polling (beatapi_poll) is 120 per minute on every plan (API.md).
 PLANS = {
     "free": {"price_per_month_usd": 0, "render_minutes_per_month": 25, "overage_per_render_minute_usd": None,
-             "concurrent_jobs": 1, "rate_limits_per_minute": {"create": 20, "poll": 120, "default": 600}},
+             "concurrent_jobs": 1,
+             "rate_limits_per_minute": {"create": 20, "poll": 120, "beatapi_poll": 120, "default": 600}},
     "pro": {"price_per_month_usd": 99, "render_minutes_per_month": 2000, "overage_per_render_minute_usd": 0.08,
-            "concurrent_jobs": 5, "rate_limits_per_minute": {"create": 300, "poll": 1200, "default": 60000}},
+            "concurrent_jobs": 5,
+            "rate_limits_per_minute": {"create": 300, "poll": 1200, "beatapi_poll": 120, "default": 60000}},
     "enterprise": {"price_per_month_usd": None, "render_minutes_per_month": None, "overage_per_render_minute_usd": None,
-                   "concurrent_jobs": 50, "rate_limits_per_minute": {"create": 3000, "poll": 12000, "default": 600000}},
+                   "concurrent_jobs": 50,
+                   "rate_limits_per_minute": {"create": 3000, "poll": 12000, "beatapi_poll": 120, "default": 600000}},
 }
 # Event types that end a job (its slot is released); any other event of the job renews the lease.
 TERMINAL_EVENTS = {"render.completed", "render.failed", "render.cancelled",
@@ -80,9 +88,12 @@ class Meters:
         """admit_job for a render; returns what is left of the cap (None: no cap)."""
         return (await self.admit_job(ws_id, job_id, "render", minutes))["render_minutes_remaining"]
 
-    async def admit_job(self, ws_id: str, job_id: str, kind: str, minutes: float) -> dict:
-        """Reserves minutes against the monthly cap (402), then takes an active-processing slot
-        (429), both under the workspace's row lock. Admitting a job id again is a no-op."""
+    async def admit_job(self, ws_id: str, job_id: str, kind: str, minutes: float, credits: int = 0,
+                        workflow: str | None = None) -> dict:
+        """Reserves minutes against the monthly cap (402 quota_exceeded) and credits against the
+        balance (402 insufficient_credits), then takes an active-processing slot (429), all under
+        the workspace's row lock, so either everything is held or nothing. Admitting a job id again
+        is a no-op."""
         start, end = usage_period(None)
         async with self.pool.connection() as conn, conn.transaction():
             ws = await store.lock_workspace(conn, ws_id)
@@ -101,6 +112,7 @@ class Meters:
                         details={"render_minutes_limit": cap, "render_minutes_used": round(used, 4),
                                  "render_minutes_reserved": round(reserved, 4), "render_minutes_requested": minutes},
                     )
+            moved = credits > 0 and await reserve_locked(conn, ws_id, job_id, credits, workflow)
             await store.expire_slots(conn, ws_id)
             active = await store.active_job_ids(conn, ws_id)
             limit = plan["concurrent_jobs"]
@@ -116,17 +128,42 @@ class Meters:
                 active.append(job_id)
             if minutes > 0:
                 await store.reserve(conn, job_id, ws_id, minutes)
+            balance = await store.credit_balance(conn, ws_id)
+            held = -(await store.job_ledger(conn, job_id)).get("reserve", {"amount": 0})["amount"]
+        if moved:
+            moved_credits("reserve", credits)
         remaining = None if cap is None else cap - used - reserved - (minutes if minutes > 0 else 0)
-        return {"render_minutes_remaining": remaining, "concurrency_limit": limit, "active_jobs": len(active)}
+        return {"render_minutes_remaining": remaining, "concurrency_limit": limit, "active_jobs": len(active),
+                "credits_reserved": held, "credit_balance": balance}
+
+    async def beatapi_usage(self, ws_id: str) -> dict:
+        """BeatAPI's Usage: credits from the ledger, tasks per workflow, active-processing slots."""
+        async with self.pool.connection() as conn:
+            ws = await store.get_workspace(conn, ws_id)
+            if ws is None:
+                raise NotFound("Workspace not found.")
+            totals = await store.credit_totals(conn, ws_id)
+            by_workflow = await store.usage_by_workflow(conn, ws_id)
+            active = len(await store.active_job_ids(conn, ws_id))
+        return {"object": "usage", "credit_balance": totals["balance"],
+                "total_tasks": sum(w["tasks"] for w in by_workflow), "credits_settled": totals["credits_settled"],
+                "credits_refunded": totals["credits_refunded"],
+                "concurrency": {"limit": PLANS[ws["plan"]]["concurrent_jobs"], "active": active},
+                "by_workflow": by_workflow}
 
     async def on_job_event(self, conn, event) -> None:
-        """Consumer handler for task.*: terminal and paused events free the slot, others renew it."""
+        """Consumer handler for task.*: terminal and paused events free the slot, others renew it.
+        A completed task is metered (task_count) and its credits settled in full; a failed or
+        cancelled one gets its credits back."""
         job_id = _job_id(event)
         if not job_id:
             return
         if event.type in TERMINAL_EVENTS:
             await store.release_slot(conn, job_id)
             await store.release(conn, job_id)
+            await self._close_credits(conn, job_id, "settle" if event.type == "task.completed" else "refund")
+            if event.type == "task.completed":
+                await store.record_meter(conn, event.id, "tasks", event.workspace_id, 1, job_id, _occurred(event))
         elif event.type in PAUSED_EVENTS:
             await store.release_slot(conn, job_id)
         else:
@@ -141,10 +178,28 @@ class Meters:
             return
         await store.release_slot(conn, payload.job.id)
         await store.release(conn, payload.job.id)
-        if event.type == "render.completed":
-            occurred = event.created_at.ToDatetime(tzinfo=UTC) if event.HasField("created_at") else datetime.now(UTC)
+        if event.type == "render.completed" and not payload.parent_id:  # a workflow's render is billed as its task
             await store.record_meter(conn, event.id, "render_minutes", event.workspace_id,
-                                     payload.output_duration / 60, payload.job.id, occurred)
+                                     payload.output_duration / 60, payload.job.id, _occurred(event))
+
+    async def _close_credits(self, conn, job_id: str, kind: str) -> None:
+        """Settles the job's whole reservation or refunds it, when it has one (once per job)."""
+        rows = await store.job_ledger(conn, job_id)
+        if "reserve" not in rows:
+            return
+        await store.lock_workspace(conn, rows["reserve"]["workspace_id"])
+        charged = -rows["reserve"]["amount"] if kind == "settle" else None
+        try:
+            amount = await close_locked(conn, job_id, kind, charged)
+        except Conflict:  # closed the other way already (a late duplicate of another outcome)
+            log.warning("credits of %s already closed; %s ignored", job_id, kind)
+            return
+        if amount is not None:
+            moved_credits(kind, amount)
+
+
+def _occurred(event) -> datetime:
+    return event.created_at.ToDatetime(tzinfo=UTC) if event.HasField("created_at") else datetime.now(UTC)
 
 
 def _job_id(event) -> str:
@@ -158,3 +213,4 @@ def _job_id(event) -> str:
         event.payload.Unpack(job)
         return job.id
     return ""
+

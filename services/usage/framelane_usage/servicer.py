@@ -1,7 +1,8 @@
 """Thin gRPC handlers of AccountService and UsageService: proto in, domain call, proto out."""
 
-from google.protobuf import empty_pb2
+from google.protobuf import empty_pb2, json_format
 
+from framelane.beatapi.v1 import beatapi_pb2, beatapi_pb2_grpc
 from framelane.usage.v1 import account_pb2, account_pb2_grpc, usage_pb2, usage_pb2_grpc
 from framelane_core.context import current_principal
 from framelane_core.grpcserver import set_http_status
@@ -91,7 +92,8 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
 
     async def AdmitJob(self, request, context):
         return _admission(await self.meters.admit_job(request.workspace_id, request.job_id, request.kind,
-                                                      request.render_minutes))
+                                                      request.render_minutes, request.credits,
+                                                      request.workflow or None))
 
     async def TakeRateTokens(self, request, context):
         grant = await self.windows.take(request.key_id, request.plan, request.rate_class or "default",
@@ -127,6 +129,18 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
         )
 
 
+class BeatUsageServicer(beatapi_pb2_grpc.UsageServiceServicer):
+    """GET /beatapi/v1/usage."""
+
+    def __init__(self, meters: Meters):
+        self.meters = meters
+
+    async def GetUsage(self, request, context):
+        usage = await self.meters.beatapi_usage(current_principal().workspace_id)
+        return beatapi_pb2.UsageResponse(data=json_format.ParseDict(usage, beatapi_pb2.Usage()))
+
+
 def _admission(a: dict) -> usage_pb2.Admission:
     return usage_pb2.Admission(render_minutes_remaining=nullable(a["render_minutes_remaining"]),
-                               concurrency_limit=a["concurrency_limit"], active_jobs=a["active_jobs"])
+                               concurrency_limit=a["concurrency_limit"], active_jobs=a["active_jobs"],
+                               credits_reserved=a["credits_reserved"], credit_balance=a["credit_balance"])

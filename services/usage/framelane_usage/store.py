@@ -248,11 +248,11 @@ async def drop_old_windows(conn: AsyncConnection, before: int) -> None:
 # Credits ledger.
 
 async def insert_ledger(conn: AsyncConnection, ws_id: str, job_id: str, kind: str, amount: int,
-                        charged: int | None, reason: str | None) -> None:
+                        charged: int | None, reason: str | None, workflow: str | None = None) -> None:
     await conn.execute(
-        "INSERT INTO credit_ledger (workspace_id, job_id, kind, amount, charged, reason)"
-        " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (job_id, kind) DO NOTHING",
-        (ws_id, job_id, kind, amount, charged, reason),
+        "INSERT INTO credit_ledger (workspace_id, job_id, kind, amount, charged, reason, workflow)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (job_id, kind) DO NOTHING",
+        (ws_id, job_id, kind, amount, charged, reason, workflow),
     )
 
 
@@ -280,3 +280,16 @@ async def credit_totals(conn: AsyncConnection, ws_id: str) -> dict:
         (ws_id,),
     )
     return {k: int(v) for k, v in (await cur.fetchone()).items()}
+
+
+async def usage_by_workflow(conn: AsyncConnection, ws_id: str) -> list[dict]:
+    """Per workflow: tasks that reserved credits and the credits their settlements charged."""
+    cur = await conn.execute(
+        "SELECT r.workflow, count(*) AS tasks, coalesce(sum(s.charged), 0) AS credits_settled"
+        " FROM credit_ledger r LEFT JOIN credit_ledger s ON s.job_id = r.job_id AND s.kind = 'settle'"
+        " WHERE r.workspace_id = %s AND r.kind = 'reserve' AND r.workflow IS NOT NULL"
+        " GROUP BY r.workflow ORDER BY r.workflow",
+        (ws_id,),
+    )
+    return [{"workflow": r["workflow"], "tasks": int(r["tasks"]), "credits_settled": int(r["credits_settled"])}
+            for r in await cur.fetchall()]

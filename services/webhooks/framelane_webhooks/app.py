@@ -3,6 +3,7 @@
 
 from nats.js.api import RetentionPolicy
 
+from framelane.beatapi.v1 import beatapi_pb2, beatapi_pb2_grpc
 from framelane.webhooks.v1 import webhooks_pb2, webhooks_pb2_grpc
 from framelane_core import capabilities, db
 from framelane_core.bus import IdempotentConsumer
@@ -11,7 +12,7 @@ from framelane_core.lifecycle import Resources, ServiceApp
 from framelane_webhooks.config import WebhookSettings
 from framelane_webhooks.dispatcher import Dispatcher
 from framelane_webhooks.service import BEATAPI_EVENTS, NATIVE_EVENTS, Fanout, Webhooks
-from framelane_webhooks.servicer import WebhookServicer
+from framelane_webhooks.servicer import BeatWebhookServicer, WebhookServicer
 
 # (producing service, subject filter) of the lifecycle events webhooks deliver.
 SOURCES = (("renderer", "framelane.renderer.v1.render.>"), ("tasks", "framelane.tasks.v1.>"))
@@ -28,7 +29,8 @@ def describe(settings: WebhookSettings | None = None) -> dict:
             "signing": {"header": "Framelane-Signature", "scheme": "t=<unix>,v1=<hex HMAC-SHA256(secret, t.body)>",
                         "standard_webhooks": True},
             "retries": {"schedule_seconds": list(settings.retry_schedule), "jitter": settings.jitter,
-                        "timeout_seconds": settings.timeout_seconds, "honors_retry_after": True},
+                        "timeout_seconds": settings.timeout_seconds, "honors_retry_after": True,
+                        "beatapi_schedule_seconds": list(settings.beatapi_retry_schedule)},
             "disable_after_seconds": settings.disable_after_seconds,
             "progress_coalescing_percent": 10,
             "job_webhook_url": {"supported": True},
@@ -47,12 +49,14 @@ class WebhooksApp(ServiceApp):
         self.webhook_settings = webhook_settings or WebhookSettings()
 
     def service_names(self) -> list[str]:
-        return [webhooks_pb2.DESCRIPTOR.services_by_name["WebhookService"].full_name, capabilities.SERVICE_NAME]
+        return [webhooks_pb2.DESCRIPTOR.services_by_name["WebhookService"].full_name,
+                beatapi_pb2.DESCRIPTOR.services_by_name["WebhookService"].full_name, capabilities.SERVICE_NAME]
 
     async def wire(self, res: Resources) -> list:
         allow = Allow.parse(self.settings.fetch_allow)
         self.webhooks = Webhooks(res.pool, allow)
         webhooks_pb2_grpc.add_WebhookServiceServicer_to_server(WebhookServicer(self.webhooks), res.server)
+        beatapi_pb2_grpc.add_WebhookServiceServicer_to_server(BeatWebhookServicer(self.webhooks), res.server)
         capabilities.register(res.server, lambda: describe(self.webhook_settings))
         fanout = Fanout()
         consumers = [

@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 
 # Seconds between attempts: eight retries over about 34 hours, then the delivery is dead-lettered.
 DEFAULT_RETRY_SCHEDULE = "30,120,600,3600,10800,21600,43200,43200"
+# BeatAPI endpoints: at most 3 retries, 1, 5 and 15 minutes after (reference §B9.2).
+DEFAULT_BEATAPI_RETRY_SCHEDULE = "60,300,900"
 
 
 def _env(name: str, default: str) -> str:
@@ -25,6 +27,8 @@ class WebhookSettings:
 
     retry_schedule: tuple[float, ...] = field(
         default_factory=lambda: parse_schedule(_env("FRAMELANE_WEBHOOK_RETRY_SCHEDULE", DEFAULT_RETRY_SCHEDULE)))
+    beatapi_retry_schedule: tuple[float, ...] = field(default_factory=lambda: parse_schedule(
+        _env("FRAMELANE_WEBHOOK_BEATAPI_RETRY_SCHEDULE", DEFAULT_BEATAPI_RETRY_SCHEDULE)))
     # A request and its answer must complete within this many seconds.
     timeout_seconds: float = field(default_factory=lambda: float(_env("FRAMELANE_WEBHOOK_TIMEOUT_SECONDS", "10")))
     # An endpoint failing every attempt for this long is disabled (3 days).

@@ -202,8 +202,8 @@ class Dispatcher:
         outcome = await self.send(row)
         attempt = row["attempt_count"] + 1
         ATTEMPT_SECONDS.observe(outcome.latency_ms / 1000)
-        delay = None if outcome.ok else next_delay(attempt, self.settings.retry_schedule, outcome.retry_after,
-                                                   self.settings.jitter)
+        schedule = self.settings.beatapi_retry_schedule if row["face"] == "beatapi" else self.settings.retry_schedule
+        delay = None if outcome.ok else next_delay(attempt, schedule, outcome.retry_after, self.settings.jitter)
         if outcome.ok:
             status, retry_at = "delivered", None
         elif delay is None:

@@ -74,7 +74,8 @@ def unpack_payload(event: api_events_pb2.Event) -> tuple[object, str, object] | 
     if event.payload.Is(job_pb2.JobEvent.DESCRIPTOR):
         job_event = job_pb2.JobEvent()
         event.payload.Unpack(job_event)
-        return _as_json(job_event.job), job_event.webhook_url, None
+        beatapi = _plain(json_format.MessageToDict(job_event.beatapi_task)) if job_event.HasField("beatapi_task") else None
+        return _as_json(job_event.job), job_event.webhook_url, beatapi
     if event.payload.Is(events_pb2.WebhookPayload.DESCRIPTOR):
         payload = events_pb2.WebhookPayload()
         event.payload.Unpack(payload)

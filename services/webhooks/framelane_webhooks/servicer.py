@@ -2,12 +2,13 @@
 
 from google.protobuf import empty_pb2, json_format
 
+from framelane.beatapi.v1 import beatapi_pb2, beatapi_pb2_grpc
 from framelane.webhooks.v1 import webhooks_pb2, webhooks_pb2_grpc
 from framelane_core.context import current_principal
-from framelane_core.errors import InvalidRequest, violation
+from framelane_core.errors import InvalidRequest, NotFound, violation
 from framelane_core.grpcserver import set_http_status
 from framelane_core.protoconv import nullable, timestamp
-from framelane_webhooks.service import Webhooks
+from framelane_webhooks.service import BEATAPI_EVENTS, Webhooks
 from framelane_webhooks.signing import mask
 
 
@@ -105,3 +106,64 @@ class WebhookServicer(webhooks_pb2_grpc.WebhookServiceServicer):
         row = await self.webhooks.test(current_principal(), request.webhook_id)
         await set_http_status(context, 202)
         return _delivery(row)
+
+
+def _endpoint(row: dict, secret: str | None = None) -> beatapi_pb2.WebhookEndpoint:
+    """A BeatAPI endpoint as that face shows it: the secret in full only when just created."""
+    return beatapi_pb2.WebhookEndpoint(
+        id=row["id"], object="webhook_endpoint", url=row["url"], description=row["description"],
+        events=row["events"] or list(BEATAPI_EVENTS), status="active" if row["enabled"] else "disabled",
+        secret=secret or mask(row["secret"]), created_at=int(row["created_at"].timestamp()),
+        updated_at=int(row["updated_at"].timestamp()),
+    )
+
+
+class BeatWebhookServicer(beatapi_pb2_grpc.WebhookServiceServicer):
+    """/beatapi/v1/webhooks: the workspace's BeatAPI endpoints (a native endpoint is not found here)."""
+
+    def __init__(self, webhooks: Webhooks):
+        self.webhooks = webhooks
+
+    async def _own(self, webhook_id: str) -> dict:
+        row = await self.webhooks.get(current_principal(), webhook_id)
+        if row["face"] != "beatapi":
+            raise NotFound(f"Webhook {webhook_id[:100]} not found.")
+        return row
+
+    async def ListWebhooks(self, request, context):
+        rows, cursor = [], ""
+        while True:  # BeatAPI's list is not paginated
+            page, cursor = await self.webhooks.list_webhooks(current_principal(), "beatapi", 100, cursor)
+            rows += page
+            if not cursor:
+                break
+        return beatapi_pb2.WebhookListResponse(data=beatapi_pb2.WebhookEndpointList(
+            object="list", data=[_endpoint(r) for r in rows]))
+
+    async def CreateWebhook(self, request, context):
+        row, secret = await self.webhooks.create(current_principal(), request.url, list(request.events),
+                                                 request.description, "beatapi")
+        await set_http_status(context, 201)
+        return beatapi_pb2.WebhookResponse(data=_endpoint(row, secret))
+
+    async def GetWebhook(self, request, context):
+        return beatapi_pb2.WebhookResponse(data=_endpoint(await self._own(request.id)))
+
+    async def UpdateWebhook(self, request, context):
+        await self._own(request.id)
+        enabled = None
+        if request.HasField("status"):
+            if request.status not in ("active", "disabled"):
+                raise InvalidRequest("status must be active or disabled.",
+                                     details=[violation("$.status", "enum", "Must be one of active, disabled.")])
+            enabled = request.status == "active"
+        row = await self.webhooks.update(
+            current_principal(), request.id, url=request.url if request.HasField("url") else None,
+            events=_event_list(request), description=request.description if request.HasField("description") else None,
+            enabled=enabled)
+        return beatapi_pb2.WebhookResponse(data=_endpoint(row))
+
+    async def DeleteWebhook(self, request, context):
+        await self._own(request.id)
+        await self.webhooks.delete(current_principal(), request.id)
+        return beatapi_pb2.DeletedResponse(data=beatapi_pb2.Deleted(id=request.id, deleted=True))

@@ -11,7 +11,7 @@ from PIL import ImageFont
 
 FONT_DIRS_ENV = "FRAMELANE_FONT_DIRS"
 SYSTEM_FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts")
-FONT_SUFFIXES = {".ttf", ".otf"}
+FONT_SUFFIXES = {".ttf", ".otf", ".ttc"}
 
 # Families used when the requested one is not installed, chosen by the requested name's generic class.
 FALLBACK_FAMILIES = {

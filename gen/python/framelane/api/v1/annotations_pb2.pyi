@@ -6,6 +6,8 @@ from collections.abc import Iterable as _Iterable
 from typing import ClassVar as _ClassVar, Optional as _Optional
 
 DESCRIPTOR: _descriptor.FileDescriptor
+SERVICE_POLICY_FIELD_NUMBER: _ClassVar[int]
+service_policy: _descriptor.FieldDescriptor
 METHOD_POLICY_FIELD_NUMBER: _ClassVar[int]
 method_policy: _descriptor.FieldDescriptor
 FIELD_SCHEMA_FIELD_NUMBER: _ClassVar[int]
@@ -42,3 +44,9 @@ class FieldSchema(_message.Message):
     min_length: int
     max_length: int
     def __init__(self, enum: _Optional[_Iterable[str]] = ..., format: _Optional[str] = ..., value_type: _Optional[str] = ..., description: _Optional[str] = ..., minimum: _Optional[float] = ..., maximum: _Optional[float] = ..., min_length: _Optional[int] = ..., max_length: _Optional[int] = ...) -> None: ...
+
+class ServicePolicy(_message.Message):
+    __slots__ = ("owner",)
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    def __init__(self, owner: _Optional[str] = ...) -> None: ...

@@ -27,7 +27,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x66ramelane/api/v1/job.proto\x12\x10\x66ramelane.api.v1\x1a\"framelane/api/v1/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x95\x05\n\x03Job\x12\n\n\x02id\x18\x01 \x01(\t\x12 \n\x04kind\x18\x02 \x01(\tB\x12\xd2\xf3\x18\x0e\n\x06render\n\x04task\x12\x14\n\x0cworkspace_id\x18\x03 \x01(\t\x12Q\n\x06status\x18\x04 \x01(\tBA\xd2\xf3\x18=\n\tingesting\n\x06queued\n\nprocessing\n\tcompleted\n\x06\x66\x61iled\n\tcancelled\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x37\n\ttask_type\x18\x07 \x01(\x0b\x32\x16.google.protobuf.ValueB\x0c\xd2\xf3\x18\x08\x1a\x06string\x12\x18\n\x10progress_percent\x18\x08 \x01(\x01\x12<\n\x0eprogress_stage\x18\t \x01(\x0b\x32\x16.google.protobuf.ValueB\x0c\xd2\xf3\x18\x08\x1a\x06string\x12\x34\n\x06output\x18\n \x01(\x0b\x32\x16.google.protobuf.ValueB\x0c\xd2\xf3\x18\x08\x1a\x06object\x12\x33\n\x05\x65rror\x18\x0b \x01(\x0b\x32\x16.google.protobuf.ValueB\x0c\xd2\xf3\x18\x08\x1a\x06object\x12)\n\x08metadata\x18\x0c \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x45\n\x0c\x63ompleted_at\x18\r \x01(\x0b\x32\x16.google.protobuf.ValueB\x17\xd2\xf3\x18\x13\x12\tdate-time\x1a\x06string\x12)\n\x08warnings\x18\x0e \x03(\x0b\x32\x17.google.protobuf.Struct\"\\\n\x08JobEvent\x12\"\n\x03job\x18\x01 \x01(\x0b\x32\x15.framelane.api.v1.Job\x12\x13\n\x0bwebhook_url\x18\x02 \x01(\t\x12\x17\n\x0foutput_duration\x18\x03 \x01(\x01\"\x84\x01\n\x10ListJobsResponse\x12#\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x15.framelane.api.v1.Job\x12\x39\n\x0bnext_cursor\x18\x02 \x01(\x0b\x32\x16.google.protobuf.ValueB\x0c\xd2\xf3\x18\x08\x1a\x06string\x12\x10\n\x08has_more\x18\x03 \x01(\x08\"G\n\x08\x44ownload\x12\x0b\n\x03url\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x66ramelane/api/v1/job.proto\x12\x10\x66ramelane.api.v1\x1a\"framelane/api/v1/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x95\x05\n\x03Job\x12\n\n\x02id\x18\x01 \x01(\t\x12 \n\x04kind\x18\x02 \x01(\tB\x12\xd2\xf3\x18\x0e\n\x06render\n\x04task\x12\x14\n\x0cworkspace_id\x18\x03 \x01(\t\x12Q\n\x06status\x18\x04 \x01(\tBA\xd2\xf3\x18=\n\tingesting\n\x06queued\n\nprocessing\n\tcompleted\n\x06\x66\x61iled\n\tcancelled\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x37\n\ttask_type\x18\x07 \x01(\x0b\x32\x16.google.protobuf.ValueB\x0c\xd2\xf3\x18\x08\x1a\x06string\x12\x18\n\x10progress_percent\x18\x08 \x01(\x01\x12<\n\x0eprogress_stage\x18\t \x01(\x0b\x32\x16.google.protobuf.ValueB\x0c\xd2\xf3\x18\x08\x1a\x06string\x12\x34\n\x06output\x18\n \x01(\x0b\x32\x16.google.protobuf.ValueB\x0c\xd2\xf3\x18\x08\x1a\x06object\x12\x33\n\x05\x65rror\x18\x0b \x01(\x0b\x32\x16.google.protobuf.ValueB\x0c\xd2\xf3\x18\x08\x1a\x06object\x12)\n\x08metadata\x18\x0c \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x45\n\x0c\x63ompleted_at\x18\r \x01(\x0b\x32\x16.google.protobuf.ValueB\x17\xd2\xf3\x18\x13\x12\tdate-time\x1a\x06string\x12)\n\x08warnings\x18\x0e \x03(\x0b\x32\x17.google.protobuf.Struct\"\x9e\x01\n\x08JobEvent\x12\"\n\x03job\x18\x01 \x01(\x0b\x32\x15.framelane.api.v1.Job\x12\x13\n\x0bwebhook_url\x18\x02 \x01(\t\x12\x17\n\x0foutput_duration\x18\x03 \x01(\x01\x12\x11\n\tparent_id\x18\x04 \x01(\t\x12-\n\x0c\x62\x65\x61tapi_task\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x84\x01\n\x10ListJobsResponse\x12#\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x15.framelane.api.v1.Job\x12\x39\n\x0bnext_cursor\x18\x02 \x01(\x0b\x32\x16.google.protobuf.ValueB\x0c\xd2\xf3\x18\x08\x1a\x06string\x12\x10\n\x08has_more\x18\x03 \x01(\x08\"G\n\x08\x44ownload\x12\x0b\n\x03url\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -52,10 +52,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTJOBSRESPONSE'].fields_by_name['next_cursor']._serialized_options = b'\322\363\030\010\032\006string'
   _globals['_JOB']._serialized_start=148
   _globals['_JOB']._serialized_end=809
-  _globals['_JOBEVENT']._serialized_start=811
-  _globals['_JOBEVENT']._serialized_end=903
-  _globals['_LISTJOBSRESPONSE']._serialized_start=906
-  _globals['_LISTJOBSRESPONSE']._serialized_end=1038
-  _globals['_DOWNLOAD']._serialized_start=1040
-  _globals['_DOWNLOAD']._serialized_end=1111
+  _globals['_JOBEVENT']._serialized_start=812
+  _globals['_JOBEVENT']._serialized_end=970
+  _globals['_LISTJOBSRESPONSE']._serialized_start=973
+  _globals['_LISTJOBSRESPONSE']._serialized_end=1105
+  _globals['_DOWNLOAD']._serialized_start=1107
+  _globals['_DOWNLOAD']._serialized_end=1178
 # @@protoc_insertion_point(module_scope)

@@ -44,14 +44,18 @@ class Job(_message.Message):
     def __init__(self, id: _Optional[str] = ..., kind: _Optional[str] = ..., workspace_id: _Optional[str] = ..., status: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., task_type: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., progress_percent: _Optional[float] = ..., progress_stage: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., output: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., error: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., completed_at: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., warnings: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ...) -> None: ...
 
 class JobEvent(_message.Message):
-    __slots__ = ("job", "webhook_url", "output_duration")
+    __slots__ = ("job", "webhook_url", "output_duration", "parent_id", "beatapi_task")
     JOB_FIELD_NUMBER: _ClassVar[int]
     WEBHOOK_URL_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_DURATION_FIELD_NUMBER: _ClassVar[int]
+    PARENT_ID_FIELD_NUMBER: _ClassVar[int]
+    BEATAPI_TASK_FIELD_NUMBER: _ClassVar[int]
     job: Job
     webhook_url: str
     output_duration: float
-    def __init__(self, job: _Optional[_Union[Job, _Mapping]] = ..., webhook_url: _Optional[str] = ..., output_duration: _Optional[float] = ...) -> None: ...
+    parent_id: str
+    beatapi_task: _struct_pb2.Struct
+    def __init__(self, job: _Optional[_Union[Job, _Mapping]] = ..., webhook_url: _Optional[str] = ..., output_duration: _Optional[float] = ..., parent_id: _Optional[str] = ..., beatapi_task: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class ListJobsResponse(_message.Message):
     __slots__ = ("data", "next_cursor", "has_more")

@@ -72,3 +72,23 @@ class PreviewResponse(_message.Message):
     render_minutes: float
     preview: _struct_pb2.Value
     def __init__(self, valid: _Optional[bool] = ..., violations: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ..., warnings: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ..., duration: _Optional[float] = ..., render_minutes: _Optional[float] = ..., preview: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ...) -> None: ...
+
+class SubmitChildRenderRequest(_message.Message):
+    __slots__ = ("workspace_id", "parent_id", "spec")
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    PARENT_ID_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    workspace_id: str
+    parent_id: str
+    spec: _struct_pb2.Struct
+    def __init__(self, workspace_id: _Optional[str] = ..., parent_id: _Optional[str] = ..., spec: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class ChildRenderRequest(_message.Message):
+    __slots__ = ("workspace_id", "render_id", "wait")
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    RENDER_ID_FIELD_NUMBER: _ClassVar[int]
+    WAIT_FIELD_NUMBER: _ClassVar[int]
+    workspace_id: str
+    render_id: str
+    wait: float
+    def __init__(self, workspace_id: _Optional[str] = ..., render_id: _Optional[str] = ..., wait: _Optional[float] = ...) -> None: ...

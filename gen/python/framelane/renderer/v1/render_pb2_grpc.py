@@ -66,6 +66,21 @@ class RenderServiceStub:
                 request_serializer=framelane_dot_renderer_dot_v1_dot_render__pb2.PreviewRequest.SerializeToString,
                 response_deserializer=framelane_dot_renderer_dot_v1_dot_render__pb2.PreviewResponse.FromString,
                 _registered_method=True)
+        self.SubmitChildRender = channel.unary_unary(
+                '/framelane.renderer.v1.RenderService/SubmitChildRender',
+                request_serializer=framelane_dot_renderer_dot_v1_dot_render__pb2.SubmitChildRenderRequest.SerializeToString,
+                response_deserializer=framelane_dot_api_dot_v1_dot_job__pb2.Job.FromString,
+                _registered_method=True)
+        self.GetChildRender = channel.unary_unary(
+                '/framelane.renderer.v1.RenderService/GetChildRender',
+                request_serializer=framelane_dot_renderer_dot_v1_dot_render__pb2.ChildRenderRequest.SerializeToString,
+                response_deserializer=framelane_dot_api_dot_v1_dot_job__pb2.Job.FromString,
+                _registered_method=True)
+        self.CancelChildRender = channel.unary_unary(
+                '/framelane.renderer.v1.RenderService/CancelChildRender',
+                request_serializer=framelane_dot_renderer_dot_v1_dot_render__pb2.ChildRenderRequest.SerializeToString,
+                response_deserializer=framelane_dot_api_dot_v1_dot_job__pb2.Job.FromString,
+                _registered_method=True)
 
 
 class RenderServiceServicer:
@@ -114,6 +129,29 @@ class RenderServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SubmitChildRender(self, request, context):
+        """Internal: a render a workflow task submits for its workspace. Its parent holds the
+        active-processing slot and the credits, so it is not admitted again, and it is not metered as
+        render minutes. Idempotent per parent: a second call returns the first render.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetChildRender(self, request, context):
+        """Internal: the child render, waiting up to `wait` seconds for a terminal status.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelChildRender(self, request, context):
+        """Internal: cancels the child render of a cancelled parent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RenderServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -146,6 +184,21 @@ def add_RenderServiceServicer_to_server(servicer, server):
                     servicer.Preview,
                     request_deserializer=framelane_dot_renderer_dot_v1_dot_render__pb2.PreviewRequest.FromString,
                     response_serializer=framelane_dot_renderer_dot_v1_dot_render__pb2.PreviewResponse.SerializeToString,
+            ),
+            'SubmitChildRender': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitChildRender,
+                    request_deserializer=framelane_dot_renderer_dot_v1_dot_render__pb2.SubmitChildRenderRequest.FromString,
+                    response_serializer=framelane_dot_api_dot_v1_dot_job__pb2.Job.SerializeToString,
+            ),
+            'GetChildRender': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetChildRender,
+                    request_deserializer=framelane_dot_renderer_dot_v1_dot_render__pb2.ChildRenderRequest.FromString,
+                    response_serializer=framelane_dot_api_dot_v1_dot_job__pb2.Job.SerializeToString,
+            ),
+            'CancelChildRender': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelChildRender,
+                    request_deserializer=framelane_dot_renderer_dot_v1_dot_render__pb2.ChildRenderRequest.FromString,
+                    response_serializer=framelane_dot_api_dot_v1_dot_job__pb2.Job.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -311,6 +364,87 @@ class RenderService:
             '/framelane.renderer.v1.RenderService/Preview',
             framelane_dot_renderer_dot_v1_dot_render__pb2.PreviewRequest.SerializeToString,
             framelane_dot_renderer_dot_v1_dot_render__pb2.PreviewResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitChildRender(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/framelane.renderer.v1.RenderService/SubmitChildRender',
+            framelane_dot_renderer_dot_v1_dot_render__pb2.SubmitChildRenderRequest.SerializeToString,
+            framelane_dot_api_dot_v1_dot_job__pb2.Job.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetChildRender(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/framelane.renderer.v1.RenderService/GetChildRender',
+            framelane_dot_renderer_dot_v1_dot_render__pb2.ChildRenderRequest.SerializeToString,
+            framelane_dot_api_dot_v1_dot_job__pb2.Job.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelChildRender(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/framelane.renderer.v1.RenderService/CancelChildRender',
+            framelane_dot_renderer_dot_v1_dot_render__pb2.ChildRenderRequest.SerializeToString,
+            framelane_dot_api_dot_v1_dot_job__pb2.Job.FromString,
             options,
             channel_credentials,
             insecure,

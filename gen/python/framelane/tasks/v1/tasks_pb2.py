@@ -28,7 +28,7 @@ from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x66ramelane/tasks/v1/tasks.proto\x12\x12\x66ramelane.tasks.v1\x1a\"framelane/api/v1/annotations.proto\x1a\x1a\x66ramelane/api/v1/job.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\"\x90\x01\n\x11\x43reateTaskRequest\x12R\n\x04type\x18\x01 \x01(\tBD\xd2\xf3\x18@\n\x11remove-background\n\rgaze-redirect\n\x10super-resolution\n\ntranscribe\x12\'\n\x06params\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"\xd8\x01\n\x10ListTasksRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x0e\n\x06\x63ursor\x18\x02 \x01(\t\x12Q\n\x06status\x18\x03 \x01(\tBA\xd2\xf3\x18=\n\tingesting\n\x06queued\n\nprocessing\n\tcompleted\n\x06\x66\x61iled\n\tcancelled\x12R\n\x04type\x18\x04 \x01(\tBD\xd2\xf3\x18@\n\x11remove_background\n\rgaze_redirect\n\x10super_resolution\n\ntranscribe\"*\n\x0eGetTaskRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04wait\x18\x02 \x01(\x01\"\x1f\n\x11\x43\x61ncelTaskRequest\x12\n\n\x02id\x18\x01 \x01(\t\"J\n\x16GetTaskDownloadRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12$\n\x06\x66ormat\x18\x02 \x01(\tB\x14\xd2\xf3\x18\x10\n\x04json\n\x03srt\n\x03vtt2\xc4\x04\n\x0bTaskService\x12{\n\nCreateTask\x12%.framelane.tasks.v1.CreateTaskRequest\x1a\x15.framelane.api.v1.Job\"/\xca\xf3\x18\x0b\x10\xca\x01\x1a\x06\x63reate\x82\xd3\xe4\x93\x02\x1a\"\x10/v1/tasks/{type}:\x06params\x12h\n\tListTasks\x12$.framelane.tasks.v1.ListTasksRequest\x1a\".framelane.api.v1.ListJobsResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/tasks\x12\x66\n\x07GetTask\x12\".framelane.tasks.v1.GetTaskRequest\x1a\x15.framelane.api.v1.Job\" \xca\xf3\x18\x06\x1a\x04poll\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/tasks/{id}\x12\x62\n\nCancelTask\x12%.framelane.tasks.v1.CancelTaskRequest\x1a\x15.framelane.api.v1.Job\"\x16\x82\xd3\xe4\x93\x02\x10*\x0e/v1/tasks/{id}\x12\x81\x01\n\x0fGetTaskDownload\x12*.framelane.tasks.v1.GetTaskDownloadRequest\x1a\x1a.framelane.api.v1.Download\"&\xca\xf3\x18\x03\x10\xae\x02\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/tasks/{id}/downloadb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x66ramelane/tasks/v1/tasks.proto\x12\x12\x66ramelane.tasks.v1\x1a\"framelane/api/v1/annotations.proto\x1a\x1a\x66ramelane/api/v1/job.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xae\x01\n\x11\x43reateTaskRequest\x12p\n\x04type\x18\x01 \x01(\tBb\xd2\xf3\x18^\n\x11remove-background\n\rgaze-redirect\n\x10super-resolution\n\ntranscribe\n\x0bmusic-video\n\x0f\x65\x63ommerce-video\x12\'\n\x06params\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"\xf6\x01\n\x10ListTasksRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x0e\n\x06\x63ursor\x18\x02 \x01(\t\x12Q\n\x06status\x18\x03 \x01(\tBA\xd2\xf3\x18=\n\tingesting\n\x06queued\n\nprocessing\n\tcompleted\n\x06\x66\x61iled\n\tcancelled\x12p\n\x04type\x18\x04 \x01(\tBb\xd2\xf3\x18^\n\x11remove_background\n\rgaze_redirect\n\x10super_resolution\n\ntranscribe\n\x0bmusic_video\n\x0f\x65\x63ommerce_video\"*\n\x0eGetTaskRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04wait\x18\x02 \x01(\x01\"\x1f\n\x11\x43\x61ncelTaskRequest\x12\n\n\x02id\x18\x01 \x01(\t\"J\n\x16GetTaskDownloadRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12$\n\x06\x66ormat\x18\x02 \x01(\tB\x14\xd2\xf3\x18\x10\n\x04json\n\x03srt\n\x03vtt\" \n\x12GetTaskSpecRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x16\n\x14ListWorkflowsRequest\"\xfa\x01\n\x08Workflow\x12.\n\x02id\x18\x01 \x01(\tB\"\xd2\xf3\x18\x1e\n\x0bmusic-video\n\x0f\x65\x63ommerce-video\x12\x35\n\ttask_type\x18\x02 \x01(\tB\"\xd2\xf3\x18\x1e\n\x0bmusic_video\n\x0f\x65\x63ommerce_video\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x11\n\tsupported\x18\x05 \x01(\x08\x12\'\n\x06params\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct\x12(\n\x07pricing\x18\x07 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x90\x01\n\x15ListWorkflowsResponse\x12*\n\x04\x64\x61ta\x18\x01 \x03(\x0b\x32\x1c.framelane.tasks.v1.Workflow\x12\x39\n\x0bnext_cursor\x18\x02 \x01(\x0b\x32\x16.google.protobuf.ValueB\x0c\xd2\xf3\x18\x08\x1a\x06string\x12\x10\n\x08has_more\x18\x03 \x01(\x08\x32\xb5\x06\n\x0bTaskService\x12{\n\nCreateTask\x12%.framelane.tasks.v1.CreateTaskRequest\x1a\x15.framelane.api.v1.Job\"/\xca\xf3\x18\x0b\x10\xca\x01\x1a\x06\x63reate\x82\xd3\xe4\x93\x02\x1a\"\x10/v1/tasks/{type}:\x06params\x12h\n\tListTasks\x12$.framelane.tasks.v1.ListTasksRequest\x1a\".framelane.api.v1.ListJobsResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/tasks\x12\x66\n\x07GetTask\x12\".framelane.tasks.v1.GetTaskRequest\x1a\x15.framelane.api.v1.Job\" \xca\xf3\x18\x06\x1a\x04poll\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/tasks/{id}\x12\x62\n\nCancelTask\x12%.framelane.tasks.v1.CancelTaskRequest\x1a\x15.framelane.api.v1.Job\"\x16\x82\xd3\xe4\x93\x02\x10*\x0e/v1/tasks/{id}\x12\x81\x01\n\x0fGetTaskDownload\x12*.framelane.tasks.v1.GetTaskDownloadRequest\x1a\x1a.framelane.api.v1.Download\"&\xca\xf3\x18\x03\x10\xae\x02\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/tasks/{id}/download\x12k\n\x0bGetTaskSpec\x12&.framelane.tasks.v1.GetTaskSpecRequest\x1a\x17.google.protobuf.Struct\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/tasks/{id}/spec\x12\x81\x01\n\rListWorkflows\x12(.framelane.tasks.v1.ListWorkflowsRequest\x1a).framelane.tasks.v1.ListWorkflowsResponse\"\x1b\xca\xf3\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/workflowsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,13 +36,19 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'framelane.tasks.v1.tasks_pb
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_CREATETASKREQUEST'].fields_by_name['type']._loaded_options = None
-  _globals['_CREATETASKREQUEST'].fields_by_name['type']._serialized_options = b'\322\363\030@\n\021remove-background\n\rgaze-redirect\n\020super-resolution\n\ntranscribe'
+  _globals['_CREATETASKREQUEST'].fields_by_name['type']._serialized_options = b'\322\363\030^\n\021remove-background\n\rgaze-redirect\n\020super-resolution\n\ntranscribe\n\013music-video\n\017ecommerce-video'
   _globals['_LISTTASKSREQUEST'].fields_by_name['status']._loaded_options = None
   _globals['_LISTTASKSREQUEST'].fields_by_name['status']._serialized_options = b'\322\363\030=\n\tingesting\n\006queued\n\nprocessing\n\tcompleted\n\006failed\n\tcancelled'
   _globals['_LISTTASKSREQUEST'].fields_by_name['type']._loaded_options = None
-  _globals['_LISTTASKSREQUEST'].fields_by_name['type']._serialized_options = b'\322\363\030@\n\021remove_background\n\rgaze_redirect\n\020super_resolution\n\ntranscribe'
+  _globals['_LISTTASKSREQUEST'].fields_by_name['type']._serialized_options = b'\322\363\030^\n\021remove_background\n\rgaze_redirect\n\020super_resolution\n\ntranscribe\n\013music_video\n\017ecommerce_video'
   _globals['_GETTASKDOWNLOADREQUEST'].fields_by_name['format']._loaded_options = None
   _globals['_GETTASKDOWNLOADREQUEST'].fields_by_name['format']._serialized_options = b'\322\363\030\020\n\004json\n\003srt\n\003vtt'
+  _globals['_WORKFLOW'].fields_by_name['id']._loaded_options = None
+  _globals['_WORKFLOW'].fields_by_name['id']._serialized_options = b'\322\363\030\036\n\013music-video\n\017ecommerce-video'
+  _globals['_WORKFLOW'].fields_by_name['task_type']._loaded_options = None
+  _globals['_WORKFLOW'].fields_by_name['task_type']._serialized_options = b'\322\363\030\036\n\013music_video\n\017ecommerce_video'
+  _globals['_LISTWORKFLOWSRESPONSE'].fields_by_name['next_cursor']._loaded_options = None
+  _globals['_LISTWORKFLOWSRESPONSE'].fields_by_name['next_cursor']._serialized_options = b'\322\363\030\010\032\006string'
   _globals['_TASKSERVICE'].methods_by_name['CreateTask']._loaded_options = None
   _globals['_TASKSERVICE'].methods_by_name['CreateTask']._serialized_options = b'\312\363\030\013\020\312\001\032\006create\202\323\344\223\002\032\"\020/v1/tasks/{type}:\006params'
   _globals['_TASKSERVICE'].methods_by_name['ListTasks']._loaded_options = None
@@ -53,16 +59,28 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TASKSERVICE'].methods_by_name['CancelTask']._serialized_options = b'\202\323\344\223\002\020*\016/v1/tasks/{id}'
   _globals['_TASKSERVICE'].methods_by_name['GetTaskDownload']._loaded_options = None
   _globals['_TASKSERVICE'].methods_by_name['GetTaskDownload']._serialized_options = b'\312\363\030\003\020\256\002\202\323\344\223\002\031\022\027/v1/tasks/{id}/download'
+  _globals['_TASKSERVICE'].methods_by_name['GetTaskSpec']._loaded_options = None
+  _globals['_TASKSERVICE'].methods_by_name['GetTaskSpec']._serialized_options = b'\202\323\344\223\002\025\022\023/v1/tasks/{id}/spec'
+  _globals['_TASKSERVICE'].methods_by_name['ListWorkflows']._loaded_options = None
+  _globals['_TASKSERVICE'].methods_by_name['ListWorkflows']._serialized_options = b'\312\363\030\002\010\001\202\323\344\223\002\017\022\r/v1/workflows'
   _globals['_CREATETASKREQUEST']._serialized_start=179
-  _globals['_CREATETASKREQUEST']._serialized_end=323
-  _globals['_LISTTASKSREQUEST']._serialized_start=326
-  _globals['_LISTTASKSREQUEST']._serialized_end=542
-  _globals['_GETTASKREQUEST']._serialized_start=544
-  _globals['_GETTASKREQUEST']._serialized_end=586
-  _globals['_CANCELTASKREQUEST']._serialized_start=588
-  _globals['_CANCELTASKREQUEST']._serialized_end=619
-  _globals['_GETTASKDOWNLOADREQUEST']._serialized_start=621
-  _globals['_GETTASKDOWNLOADREQUEST']._serialized_end=695
-  _globals['_TASKSERVICE']._serialized_start=698
-  _globals['_TASKSERVICE']._serialized_end=1278
+  _globals['_CREATETASKREQUEST']._serialized_end=353
+  _globals['_LISTTASKSREQUEST']._serialized_start=356
+  _globals['_LISTTASKSREQUEST']._serialized_end=602
+  _globals['_GETTASKREQUEST']._serialized_start=604
+  _globals['_GETTASKREQUEST']._serialized_end=646
+  _globals['_CANCELTASKREQUEST']._serialized_start=648
+  _globals['_CANCELTASKREQUEST']._serialized_end=679
+  _globals['_GETTASKDOWNLOADREQUEST']._serialized_start=681
+  _globals['_GETTASKDOWNLOADREQUEST']._serialized_end=755
+  _globals['_GETTASKSPECREQUEST']._serialized_start=757
+  _globals['_GETTASKSPECREQUEST']._serialized_end=789
+  _globals['_LISTWORKFLOWSREQUEST']._serialized_start=791
+  _globals['_LISTWORKFLOWSREQUEST']._serialized_end=813
+  _globals['_WORKFLOW']._serialized_start=816
+  _globals['_WORKFLOW']._serialized_end=1066
+  _globals['_LISTWORKFLOWSRESPONSE']._serialized_start=1069
+  _globals['_LISTWORKFLOWSRESPONSE']._serialized_end=1213
+  _globals['_TASKSERVICE']._serialized_start=1216
+  _globals['_TASKSERVICE']._serialized_end=2037
 # @@protoc_insertion_point(module_scope)

@@ -5,6 +5,7 @@ import warnings
 
 from framelane.api.v1 import job_pb2 as framelane_dot_api_dot_v1_dot_job__pb2
 from framelane.tasks.v1 import tasks_pb2 as framelane_dot_tasks_dot_v1_dot_tasks__pb2
+from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -61,6 +62,16 @@ class TaskServiceStub:
                 request_serializer=framelane_dot_tasks_dot_v1_dot_tasks__pb2.GetTaskDownloadRequest.SerializeToString,
                 response_deserializer=framelane_dot_api_dot_v1_dot_job__pb2.Download.FromString,
                 _registered_method=True)
+        self.GetTaskSpec = channel.unary_unary(
+                '/framelane.tasks.v1.TaskService/GetTaskSpec',
+                request_serializer=framelane_dot_tasks_dot_v1_dot_tasks__pb2.GetTaskSpecRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_struct__pb2.Struct.FromString,
+                _registered_method=True)
+        self.ListWorkflows = channel.unary_unary(
+                '/framelane.tasks.v1.TaskService/ListWorkflows',
+                request_serializer=framelane_dot_tasks_dot_v1_dot_tasks__pb2.ListWorkflowsRequest.SerializeToString,
+                response_deserializer=framelane_dot_tasks_dot_v1_dot_tasks__pb2.ListWorkflowsResponse.FromString,
+                _registered_method=True)
 
 
 class TaskServiceServicer:
@@ -104,6 +115,22 @@ class TaskServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetTaskSpec(self, request, context):
+        """The render request a workflow task compiled (our own render schema): edit it and POST it to
+        /v1/renders to render it again. 409 not_ready until the task has compiled it; 422 for a task
+        that is not a workflow.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWorkflows(self, request, context):
+        """The workflow catalog (no auth): each workflow's inputs, prices and what is supported.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TaskServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -131,6 +158,16 @@ def add_TaskServiceServicer_to_server(servicer, server):
                     servicer.GetTaskDownload,
                     request_deserializer=framelane_dot_tasks_dot_v1_dot_tasks__pb2.GetTaskDownloadRequest.FromString,
                     response_serializer=framelane_dot_api_dot_v1_dot_job__pb2.Download.SerializeToString,
+            ),
+            'GetTaskSpec': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTaskSpec,
+                    request_deserializer=framelane_dot_tasks_dot_v1_dot_tasks__pb2.GetTaskSpecRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_struct__pb2.Struct.SerializeToString,
+            ),
+            'ListWorkflows': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWorkflows,
+                    request_deserializer=framelane_dot_tasks_dot_v1_dot_tasks__pb2.ListWorkflowsRequest.FromString,
+                    response_serializer=framelane_dot_tasks_dot_v1_dot_tasks__pb2.ListWorkflowsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -269,6 +306,60 @@ class TaskService:
             '/framelane.tasks.v1.TaskService/GetTaskDownload',
             framelane_dot_tasks_dot_v1_dot_tasks__pb2.GetTaskDownloadRequest.SerializeToString,
             framelane_dot_api_dot_v1_dot_job__pb2.Download.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTaskSpec(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/framelane.tasks.v1.TaskService/GetTaskSpec',
+            framelane_dot_tasks_dot_v1_dot_tasks__pb2.GetTaskSpecRequest.SerializeToString,
+            google_dot_protobuf_dot_struct__pb2.Struct.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWorkflows(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/framelane.tasks.v1.TaskService/ListWorkflows',
+            framelane_dot_tasks_dot_v1_dot_tasks__pb2.ListWorkflowsRequest.SerializeToString,
+            framelane_dot_tasks_dot_v1_dot_tasks__pb2.ListWorkflowsResponse.FromString,
             options,
             channel_credentials,
             insecure,

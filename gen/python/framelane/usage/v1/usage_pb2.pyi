@@ -13,16 +13,20 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class AdmitJobRequest(_message.Message):
-    __slots__ = ("workspace_id", "job_id", "kind", "render_minutes")
+    __slots__ = ("workspace_id", "job_id", "kind", "render_minutes", "credits", "workflow")
     WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     RENDER_MINUTES_FIELD_NUMBER: _ClassVar[int]
+    CREDITS_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_FIELD_NUMBER: _ClassVar[int]
     workspace_id: str
     job_id: str
     kind: str
     render_minutes: float
-    def __init__(self, workspace_id: _Optional[str] = ..., job_id: _Optional[str] = ..., kind: _Optional[str] = ..., render_minutes: _Optional[float] = ...) -> None: ...
+    credits: int
+    workflow: str
+    def __init__(self, workspace_id: _Optional[str] = ..., job_id: _Optional[str] = ..., kind: _Optional[str] = ..., render_minutes: _Optional[float] = ..., credits: _Optional[int] = ..., workflow: _Optional[str] = ...) -> None: ...
 
 class TakeRateTokensRequest(_message.Message):
     __slots__ = ("key_id", "plan", "rate_class", "window_start")
@@ -101,14 +105,18 @@ class AdmitRenderRequest(_message.Message):
     def __init__(self, workspace_id: _Optional[str] = ..., job_id: _Optional[str] = ..., render_minutes: _Optional[float] = ...) -> None: ...
 
 class Admission(_message.Message):
-    __slots__ = ("render_minutes_remaining", "concurrency_limit", "active_jobs")
+    __slots__ = ("render_minutes_remaining", "concurrency_limit", "active_jobs", "credits_reserved", "credit_balance")
     RENDER_MINUTES_REMAINING_FIELD_NUMBER: _ClassVar[int]
     CONCURRENCY_LIMIT_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_JOBS_FIELD_NUMBER: _ClassVar[int]
+    CREDITS_RESERVED_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_BALANCE_FIELD_NUMBER: _ClassVar[int]
     render_minutes_remaining: _struct_pb2.Value
     concurrency_limit: int
     active_jobs: int
-    def __init__(self, render_minutes_remaining: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., concurrency_limit: _Optional[int] = ..., active_jobs: _Optional[int] = ...) -> None: ...
+    credits_reserved: int
+    credit_balance: int
+    def __init__(self, render_minutes_remaining: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., concurrency_limit: _Optional[int] = ..., active_jobs: _Optional[int] = ..., credits_reserved: _Optional[int] = ..., credit_balance: _Optional[int] = ...) -> None: ...
 
 class GetWorkspaceUsageRequest(_message.Message):
     __slots__ = ("period",)
