@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from google.protobuf import struct_pb2, timestamp_pb2
+from google.protobuf import json_format, struct_pb2, timestamp_pb2
 
 
 def timestamp(dt: datetime) -> timestamp_pb2.Timestamp:
@@ -27,6 +27,12 @@ def nullable(value) -> struct_pb2.Value:
     else:
         v.string_value = str(value)
     return v
+
+
+def rest_json(message) -> dict:
+    """A message as the REST faces print it: proto field names, fields without presence included."""
+    return json_format.MessageToDict(message, preserving_proto_field_name=True,
+                                     always_print_fields_with_no_presence=True)
 
 
 def integral_numbers(value):

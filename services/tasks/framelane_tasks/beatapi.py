@@ -57,12 +57,6 @@ def task_view(row: dict, storage) -> beatapi_pb2.Task | None:
     return task
 
 
-def as_json(message) -> dict:
-    """A message as the REST faces print it: proto field names, fields without presence included."""
-    return json_format.MessageToDict(message, preserving_proto_field_name=True,
-                                     always_print_fields_with_no_presence=True)
-
-
 class BeatTaskServicer(beatapi_pb2_grpc.TaskServiceServicer):
     def __init__(self, tasks):
         self.tasks = tasks

@@ -15,6 +15,8 @@ from framelane_core.storage import UPLOAD_MAX_BYTES
 from framelane_tasks.assets import ALLOWED_CONTENT_TYPES, UPLOAD_URL_TTL
 
 URL_MAX = 2083
+# Workflow inputs and BeatAPI files are at most 50 MB each (reference §B4, §B8).
+INPUT_MAX_BYTES = 50 * 1024 * 1024
 
 TASK_TYPES = [
     {
@@ -127,7 +129,7 @@ def describe() -> dict:
         "imports": {"supported": True, "max_bytes": UPLOAD_MAX_BYTES, "share_links": {"supported": False}},
         "workspace_assets": {"supported": True},
         # BeatAPI's POST /beatapi/v1/files (framelane_tasks.files).
-        "files": {"supported": True, "max_bytes": 50 * 1024 * 1024, "body": ["multipart/form-data", "raw"],
+        "files": {"supported": True, "max_bytes": INPUT_MAX_BYTES, "body": ["multipart/form-data", "raw"],
                   "content_types": ["image/png", "image/jpeg", "image/webp", "audio/mpeg", "audio/wav", "audio/aac",
                                     "audio/mp4", "application/x-subrip"], "audio_seconds": {"min": 10, "max": 180}},
         # A render's ingest_external option: not built yet.

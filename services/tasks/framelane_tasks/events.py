@@ -7,6 +7,7 @@ from google.protobuf import json_format, struct_pb2
 from framelane.api.v1 import job_pb2
 from framelane_core.bus import make_event, write_outbox
 from framelane_core.jobs import job_message
+from framelane_core.protoconv import rest_json
 
 SERVICE = "tasks"
 QUEUED_SUBJECT = "framelane.tasks.v1.task.queued"
@@ -20,5 +21,5 @@ async def emit(conn, event_type: str, row: dict, storage) -> None:
                                webhook_url=row["webhook_url"] or "")
     view = beatapi.task_view(row, storage)
     if view is not None:
-        json_format.ParseDict(beatapi.as_json(view), payload.beatapi_task)
+        json_format.ParseDict(rest_json(view), payload.beatapi_task)
     await write_outbox(conn, SERVICE, make_event(f"task.{event_type}", row["workspace_id"], payload))

@@ -22,9 +22,9 @@ from framelane_core.grpcserver import set_http_status
 from framelane_core.ids import new_id
 from framelane_core.protoconv import nullable
 from framelane_tasks.assets import SOURCE_URL_TTL, Assets, UnsupportedContentType, normalize_content_type, probe_stored
+from framelane_tasks.catalog import INPUT_MAX_BYTES
 from framelane_tasks.workflows import srt
 
-FILE_MAX_BYTES = 50 * 1024 * 1024
 AUDIO_SECONDS = (10, 180)
 # Content type → (kind, extension).
 FILE_TYPES = {
@@ -77,7 +77,7 @@ class Files:
                           "Send png, jpeg or webp images, mp3, wav, aac or m4a audio, or srt subtitles.")])
         if not payload:
             raise _bad("$.file", "empty", "The file is empty.")
-        if len(payload) > FILE_MAX_BYTES:
+        if len(payload) > INPUT_MAX_BYTES:
             raise _bad("$.file", "too_large", f"The file is {len(payload)} bytes; the limit is 50 MB.")
         kind, ext = FILE_TYPES[media_type]
         file_id = new_id("file")

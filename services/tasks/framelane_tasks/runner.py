@@ -20,12 +20,12 @@ from framelane_core.errors import FramelaneError, from_rpc_error
 from framelane_core.sources import fetch_source
 from framelane_renderer.engine import ProbeError, RenderCancelled, probe
 from framelane_tasks import store
+from framelane_tasks.catalog import INPUT_MAX_BYTES
 from framelane_tasks.processors import TaskFailed, transcribe
 from framelane_tasks.workflows import audio, ecommerce, music_video, musicbed, prompt, srt
 from framelane_tasks.workflows.inputs import AudioInput, ImageInput
 
 log = logging.getLogger(__name__)
-INPUT_MAX_BYTES = 50 * 1024 * 1024
 FOLLOW_WAIT_SECONDS = 10.0
 # The e-commerce music bed is referenced by the stored spec: signed for as long as a user may
 # reasonably edit and re-render it.

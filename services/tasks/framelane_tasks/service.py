@@ -22,8 +22,6 @@ from psycopg_pool import AsyncConnectionPool
 from framelane_tasks import catalog, events, store
 
 DOWNLOAD_FORMATS = ("json", "srt", "vtt")
-# Workflow inputs are at most 50 MB each (reference §B4).
-INPUT_MAX_BYTES = 50 * 1024 * 1024
 
 
 def source_urls(params: dict) -> list[tuple[str, str]]:
@@ -71,7 +69,7 @@ class Tasks:
         from framelane_renderer.engine import ProbeError, probe  # noqa: PLC0415 - ffprobe, only for workflows
 
         try:
-            path = await fetch_source(params["audio_url"], self.cache_dir, self.allow, self.storage, INPUT_MAX_BYTES)
+            path = await fetch_source(params["audio_url"], self.cache_dir, self.allow, self.storage, catalog.INPUT_MAX_BYTES)
             info = await asyncio.to_thread(probe, str(path))
             seconds = info.duration if info.has_audio else None
         except (FramelaneError, ProbeError):

@@ -16,7 +16,7 @@ from framelane_core.errors import Conflict, InvalidRequest, NotFound, violation
 from framelane_core.fetch import Allow, check_url
 from framelane_core.ids import new_id
 from framelane_core.pagination import decode_cursor, page, page_limit
-from framelane_core.protoconv import timestamp
+from framelane_core.protoconv import rest_json, timestamp
 from framelane_webhooks import store
 from framelane_webhooks.signing import new_secret
 
@@ -60,9 +60,8 @@ def beatapi_body(event_id: str, event_type: str, created_at: datetime, data) -> 
 
 
 def _as_json(message) -> object:
-    """A message as the REST faces print it: proto field names, fields without presence included."""
-    return _plain(json_format.MessageToDict(message, preserving_proto_field_name=True,
-                                            always_print_fields_with_no_presence=True))
+    """A message as the REST faces print it, with integral numbers as integers."""
+    return _plain(rest_json(message))
 
 
 def unpack_payload(event: api_events_pb2.Event) -> tuple[object, str, object] | None:
