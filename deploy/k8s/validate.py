@@ -73,6 +73,7 @@ EXPECTED_FLOWS = {
     ("tasks-worker", "renderer", _GRPC["renderer"]),
     *{(s, "postgres", 5432) for s in _DATA_USERS},
     *{(s, "nats", 4222) for s in _DATA_USERS},
+    ("gateway", "nats", 4222),  # egress reports (bytes served through signed URLs)
     ("postgres", "postgres", 5432),
     ("nats", "nats", 6222),
 }

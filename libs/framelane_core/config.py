@@ -47,6 +47,10 @@ class Settings:
     # Seconds a resolved API key stays cached in a service (revocation is effective after this).
     auth_cache_seconds: float = field(default_factory=lambda: float(_env("FRAMELANE_AUTH_CACHE_SECONDS", "0.9")))
     fetch_allow: str = field(default_factory=lambda: _env("FRAMELANE_FETCH_ALLOW", ""))
+    # Seconds a render waits for an upload it uses to arrive (an upload link lives an hour).
+    upload_wait_seconds: float = field(default_factory=lambda: float(_env("FRAMELANE_UPLOAD_WAIT_SECONDS", "3660")))
+    # Seconds between the gateway's egress reports (bytes served per workspace) to the usage service.
+    egress_report_seconds: float = field(default_factory=lambda: float(_env("FRAMELANE_EGRESS_REPORT_SECONDS", "5")))
     version: str = field(default_factory=lambda: _env("FRAMELANE_VERSION", "0.1.0"))
     git_commit: str = field(default_factory=lambda: _env("FRAMELANE_GIT_COMMIT", "unknown"))
     storage_dir: str = field(default_factory=lambda: _env("FRAMELANE_STORAGE_DIR", str(ROOT / ".run" / "storage")))
@@ -68,6 +72,10 @@ class Settings:
     # Seconds a job's concurrency slot lives without an event of the job (a crashed worker's slot).
     concurrency_lease_seconds: float = field(
         default_factory=lambda: float(_env("FRAMELANE_CONCURRENCY_LEASE_SECONDS", "900")))
+    # Seconds an admission (slot, render minutes, credits) waits for an event of its job before it
+    # is given back: a job whose create failed after admission never sends one (default: the lease).
+    admission_confirm_seconds: float = field(
+        default_factory=lambda: float(_env("FRAMELANE_ADMISSION_CONFIRM_SECONDS", "900")))
 
     def __post_init__(self):
         if not self.schema:

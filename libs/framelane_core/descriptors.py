@@ -29,6 +29,7 @@ class Route:
     public: bool
     success_status: int
     rate_class: str
+    idempotency: str = ""  # method_policy.idempotency
 
     @property
     def grpc_path(self) -> str:
@@ -101,6 +102,7 @@ class Contract:
                                 public=policy.public,
                                 success_status=policy.success_status or 200,
                                 rate_class=policy.rate_class or "default",
+                                idempotency=policy.idempotency,
                             )
                         )
 
@@ -149,6 +151,19 @@ GEN_DIR = Path(__file__).resolve().parents[2] / "gen"
 
 
 @cache
+def idempotency_catalog(contract: Contract) -> dict:
+    """The Idempotency-Key part of /v1/capabilities: how each POST of both faces honours it."""
+    how = {"": "stored response replayed", "transaction": "in the creating transaction", "none": "not applied"}
+    routes = {f"POST {r.path}": how[r.idempotency or ("none" if r.public else "")]
+              for r in contract.routes if r.verb == "post"}
+    return {"supported": True, "header": "Idempotency-Key", "ttl_hours": 24,
+            "scope": "workspace, method and key", "replay_status": 200,
+            "conflicts": {"different_body": "409 idempotency_conflict", "in_flight": "409 conflict"},
+            "routes": routes,
+            "not_applied_because": "public routes have no workspace to scope a key to; POST /v1/api-keys "
+                                   "returns a secret shown once, which is never stored"}
+
+
 def load_contract(path: Path = GEN_DIR / "descriptors.pb") -> Contract:
     """The contract of the generated descriptor set (cached: it never changes in a process)."""
     return Contract(path.read_bytes())

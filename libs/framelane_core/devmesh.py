@@ -60,6 +60,7 @@ class Infra:
         self.force_embedded = os.environ.get("FRAMELANE_EMBEDDED") == "1" if force_embedded is None else force_embedded
         self.pg_server = None
         self.nats_proc: subprocess.Popen | None = None
+        self.nats_port = 0
         self.database_url = ""
         self.nats_url = ""
 
@@ -89,21 +90,42 @@ class Infra:
             return os.environ["NATS_URL"]
         if _port_open("127.0.0.1", 4222) and not (self.force_embedded or self.own_nats):
             return "nats://127.0.0.1:4222"
-        port = free_port()
+        self.nats_port = free_port()
+        print(f"starting an embedded NATS on port {self.nats_port}", flush=True)
+        self._start_nats()
+        return f"nats://127.0.0.1:{self.nats_port}"
+
+    def _start_nats(self) -> None:
         binary = shutil.which("nats-server", path=str(Path(sys.executable).parent)) or "nats-server"
-        print(f"starting an embedded NATS on port {port}", flush=True)
         store = self.run_dir / "nats"
         store.mkdir(parents=True, exist_ok=True)
         log = open(self.run_dir / "nats.log", "ab")  # noqa: SIM115 - lives as long as the process
         self.nats_proc = subprocess.Popen(
-            [binary, "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store)], stdout=log, stderr=log
+            [binary, "-a", "127.0.0.1", "-p", str(self.nats_port), "-js", "-sd", str(store)], stdout=log, stderr=log
         )
         deadline = time.monotonic() + 10
-        while not _port_open("127.0.0.1", port):
+        while not _port_open("127.0.0.1", self.nats_port):
             if time.monotonic() > deadline:
                 raise RuntimeError("embedded nats-server did not start; see " + str(self.run_dir / "nats.log"))
             time.sleep(0.05)
-        return f"nats://127.0.0.1:{port}"
+
+    def restart_nats(self, down_seconds: float = 0.0) -> None:
+        """Kills the embedded nats-server (SIGKILL) and starts it again on the same port and store."""
+        assert self.nats_proc is not None, "only an embedded NATS can be restarted"
+        self.nats_proc.kill()
+        self.nats_proc.wait()
+        time.sleep(down_seconds)
+        self._start_nats()
+
+    def restart_postgres(self, down_seconds: float = 0.0) -> None:
+        """Stops the embedded PostgreSQL the way a crash does (immediate: no checkpoint, every
+        connection dropped) and starts it again on the same data folder and socket."""
+        assert self.pg_server is not None, "only an embedded PostgreSQL can be restarted"
+        from pgserver._commands import pg_ctl  # noqa: PLC0415
+
+        pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=self.pg_server.pgdata, user=self.pg_server.system_user)
+        time.sleep(down_seconds)
+        self.pg_server.ensure_postgres_running()
 
     def stop(self) -> None:
         if self.nats_proc is not None:
@@ -136,6 +158,8 @@ class Mesh:
             self.env[f"FRAMELANE_{name.upper()}_METRICS_PORT"] = str(metrics_port)
             self.env[f"FRAMELANE_{name.upper()}_ADDR"] = f"127.0.0.1:{grpc_port}"
         self.procs: dict[str, subprocess.Popen] = {}
+        # (gRPC, metrics) ports of extra worker processes, by name (renderer_worker-2...).
+        self.replica_ports: dict[str, tuple[int, int]] = {}
 
     @property
     def base_url(self) -> str:
@@ -143,11 +167,25 @@ class Mesh:
 
     def start_service(self, name: str) -> subprocess.Popen:
         log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the process
-        module = dict(WORKERS).get(name)
+        kind = name.partition("-")[0]
+        module = dict(WORKERS).get(kind)
         argv = ["-m", module, "worker"] if module else ["-m", f"framelane_{name}"]
-        proc = subprocess.Popen([sys.executable, *argv], env=self.env, stdout=log, stderr=log)
+        env = self.env
+        if name in self.replica_ports:
+            grpc_port, metrics_port = self.replica_ports[name]
+            env = {**env, f"FRAMELANE_{kind.upper()}_GRPC_PORT": str(grpc_port),
+                   f"FRAMELANE_{kind.upper()}_METRICS_PORT": str(metrics_port)}
+        proc = subprocess.Popen([sys.executable, *argv], env=env, stdout=log, stderr=log)
         self.procs[name] = proc
         return proc
+
+    def add_worker(self, worker: str) -> str:
+        """Starts one more process of a worker (as a Deployment scaled out has), on its own ports;
+        returns its name: renderer_worker-2, renderer_worker-3..."""
+        name = f"{worker}-{2 + sum(1 for n in self.procs if n.startswith(worker + '-'))}"
+        self.replica_ports[name] = (free_port(), free_port())
+        self.start_service(name)
+        return name
 
     def start_envoy(self) -> subprocess.Popen:
         from framelane_gateway.envoy import EnvoyLayout, write_config  # noqa: PLC0415
@@ -205,7 +243,8 @@ class Mesh:
 
     def stop(self) -> None:
         """SIGTERM to everything (Envoy first, so no request reaches a draining service), then wait."""
-        for name in ["envoy", *(w for w, _ in WORKERS), *reversed(SERVICES)]:
+        workers = [n for n in self.procs if n.partition("-")[0] in dict(WORKERS)]
+        for name in ["envoy", *workers, *reversed(SERVICES)]:
             if name in self.procs and self.procs[name].poll() is None:
                 self.procs[name].send_signal(signal.SIGTERM)
         for name in list(self.procs):

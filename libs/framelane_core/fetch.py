@@ -64,8 +64,8 @@ class Allow:
 
 def is_public(ip) -> bool:
     """False for any address a fetch must never reach."""
-    if ip.version == 6 and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if ip.version == 6:  # an IPv4 address inside an IPv6 one (::ffff:a.b.c.d, 6to4 2002:aabb:ccdd::) is that address
+        ip = ip.ipv4_mapped or ip.sixtofour or ip
     return not (
         ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved
         or ip.is_unspecified or any(ip in net for net in _METADATA if net.version == ip.version)
@@ -85,7 +85,11 @@ class Target:
 
 async def check_url(url: str, allow: Allow, path: str = "$.source_url") -> Target:
     """Resolves the URL's host and refuses it (source_not_allowed) unless every address is public."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed or invalid [IPv6] host
+        raise SourceNotAllowed(f"Not a valid URL: {url[:200]}", details=[
+            {"path": path, "code": "source_not_allowed", "message": "Must be a valid http(s) URL."}]) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise SourceNotAllowed(f"Only http and https URLs can be fetched: {url[:200]}", details=[
             {"path": path, "code": "source_not_allowed", "message": "URL scheme must be http or https."}])

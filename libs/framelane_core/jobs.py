@@ -12,16 +12,16 @@ STATUSES = ("ingesting", "queued", "processing", "completed", "failed", "cancell
 MAX_WAIT_SECONDS = 25.0
 
 
-def _output(output: dict | None, storage: LocalStorage):
+def _output(output: dict | None, storage: LocalStorage, workspace: str):
     """Stored output (storage keys) → client output (fresh signed URLs)."""
     if not output:
         return None
     view = {k: v for k, v in output.items() if not k.endswith("key")}
-    view["url"] = storage.signed_url(output["key"])[0]
+    view["url"] = storage.signed_url(output["key"], workspace=workspace)[0]
     view["poster_url"] = None
     for k, v in output.items():  # every other <name>_key (poster, a transcript's srt/vtt) → <name>_url
         if k.endswith("_key"):
-            view[f"{k[:-4]}_url"] = storage.signed_url(v)[0] if v else None
+            view[f"{k[:-4]}_url"] = storage.signed_url(v, workspace=workspace)[0] if v else None
     return view
 
 
@@ -33,7 +33,7 @@ def job_message(row: dict, kind: str, storage: LocalStorage, task_type: str | No
         task_type=nullable(task_type), progress_percent=float(row["progress_percent"]),
         progress_stage=nullable(row["progress_stage"]), completed_at=nullable(row["completed_at"]),
     )
-    json_format.ParseDict(_output(row["output"], storage), job.output)
+    json_format.ParseDict(_output(row["output"], storage, row["workspace_id"]), job.output)
     json_format.ParseDict(row["error"], job.error)
     json_format.ParseDict(row["metadata"] or {}, job.metadata)
     for warning in row.get("warnings") or []:

@@ -116,19 +116,26 @@ class JobTable:
         )
         return await cur.fetchone()
 
-    async def complete(self, conn: AsyncConnection, job_id: str, output: dict) -> dict | None:
-        """processing → completed; None when it was no longer processing (cancelled meanwhile)."""
+    async def complete(self, conn: AsyncConnection, job_id: str, output: dict,
+                       attempt: int | None = None) -> dict | None:
+        """processing → completed; None when it was no longer processing (cancelled meanwhile) or,
+        given the `attempts` of the worker's claim, when a later claim took the job over (a worker
+        that stalled past its ack wait finishes a delivery that is no longer its own)."""
         cur = await conn.execute(
             f"UPDATE {self.table} SET status = 'completed', output = %s, progress_percent = 100, progress_stage = NULL,"
-            " updated_at = now(), completed_at = now() WHERE id = %s AND status = 'processing' RETURNING *",
-            (Jsonb(output), job_id),
+            " updated_at = now(), completed_at = now()"
+            " WHERE id = %s AND status = 'processing' AND attempts = coalesce(%s, attempts) RETURNING *",
+            (Jsonb(output), job_id, attempt),
         )
         return await cur.fetchone()
 
-    async def fail(self, conn: AsyncConnection, job_id: str, error: dict) -> dict | None:
+    async def fail(self, conn: AsyncConnection, job_id: str, error: dict,
+                   from_statuses: tuple[str, ...] = ("processing",), attempt: int | None = None) -> dict | None:
+        """→ failed; None when it was in none of from_statuses or, as for complete, its claim is stale."""
         cur = await conn.execute(
             f"UPDATE {self.table} SET status = 'failed', error = %s, progress_stage = NULL, updated_at = now(),"
-            " completed_at = now() WHERE id = %s AND status = 'processing' RETURNING *",
-            (Jsonb(error), job_id),
+            " completed_at = now() WHERE id = %s AND status = ANY(%s) AND attempts = coalesce(%s, attempts)"
+            " RETURNING *",
+            (Jsonb(error), job_id, list(from_statuses), attempt),
         )
         return await cur.fetchone()

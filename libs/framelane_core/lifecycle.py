@@ -13,6 +13,7 @@ from framelane_core import bus, db, metrics
 from framelane_core.auth import CachedAuthenticator, UsageResolver
 from framelane_core.config import Settings, service_addr
 from framelane_core.grpcserver import SERVING, build_server
+from framelane_core.idempotency import ResponseStore
 from framelane_core.logs import setup_logging
 from framelane_core.ratelimit import RateLimiter, UsageTokenSource
 
@@ -85,8 +86,9 @@ class ServiceApp:
         if self.stream_retention is not None:
             await bus.ensure_stream(self.res.js, s.service, self.stream_retention)
             runners.append(bus.OutboxRelay(self.res.pool, self.res.js, s.service, db.schema_dsn(s.database_url, s.schema)))
+        responses = ResponseStore(self.res.pool) if self.res.pool is not None else None
         self.res.server, self.health = build_server(s.service, self.authenticator(self.res), self.service_names(),
-                                                    self.rate_limiter(self.res))
+                                                    self.rate_limiter(self.res), responses)
         runners += await self.wire(self.res)
         self.port = self.res.server.add_insecure_port(f"{s.grpc_host}:{s.grpc_port}")
         await self.res.server.start()

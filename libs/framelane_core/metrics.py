@@ -65,6 +65,9 @@ def serve_metrics(port: int) -> None:
 
 CREDIT_MOVEMENTS = Counter("framelane_credit_movements_total", "Credit ledger movements committed", ["kind"])
 CREDITS_MOVED = Counter("framelane_credits_moved_total", "Credits moved by committed ledger rows", ["kind"])
+EGRESS_BYTES = Counter("framelane_egress_bytes_served_total", "Bytes the gateway served through signed URLs")
+METERED = Counter("framelane_metered_total", "Meter readings recorded by the usage service (render minutes, tasks, "
+                  "egress bytes); the meter table is the source of truth", ["meter"])
 GPU_UTILIZATION = Gauge("framelane_gpu_utilization_ratio", "GPU busy fraction (workers on GPU nodes only)", ["gpu"])
 GPU_MEMORY_USED = Gauge("framelane_gpu_memory_used_bytes", "GPU memory in use (workers on GPU nodes only)", ["gpu"])
 
@@ -74,3 +77,5 @@ def init_credit_metrics() -> None:
     for kind in ("grant", "reserve", "settle", "refund"):
         CREDIT_MOVEMENTS.labels(kind)
         CREDITS_MOVED.labels(kind)
+    for meter in ("render_minutes", "tasks", "egress_bytes"):
+        METERED.labels(meter)

@@ -29,6 +29,20 @@ class Grant:
     granted: int
     limit: int
     window_seconds: int = WINDOW_SECONDS
+    window_taken: int = 0  # the window's requests taken by every replica, this grant included
+
+
+@dataclass(frozen=True)
+class Quota:
+    """What X-RateLimit-Limit, -Remaining and -Reset (seconds until the window ends) report."""
+
+    limit: int
+    remaining: int
+    reset_seconds: int
+
+    def headers(self) -> list[tuple[str, str]]:
+        return [("x-ratelimit-limit", str(self.limit)), ("x-ratelimit-remaining", str(self.remaining)),
+                ("x-ratelimit-reset", str(self.reset_seconds))]
 
 
 # (key_id, plan, rate_class, window_start) -> tokens granted (0: limited).
@@ -38,9 +52,13 @@ TokenSource = Callable[[str, str, str, int], Awaitable[Grant]]
 @dataclass
 class _Window:
     start: int
-    remaining: int = 0
+    remaining: int = 0  # tokens this replica took and has not spent
     limited: bool = False
     limit: int = 0
+    untaken: int = 0  # the window's requests no replica has taken yet (at the last grant)
+
+    def quota(self, now: float) -> Quota:
+        return Quota(self.limit, self.untaken + self.remaining, max(1, math.ceil(self.start + WINDOW_SECONDS - now)))
 
 
 class RateLimiter:
@@ -49,8 +67,9 @@ class RateLimiter:
         self._windows: dict[tuple[str, str], _Window] = {}
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
 
-    async def check(self, principal: Principal, rate_class: str) -> None:
-        """Spends one request of the key's budget for the class; RateLimited (429) when none is left."""
+    async def check(self, principal: Principal, rate_class: str) -> Quota | None:
+        """Spends one request of the key's budget for the class and returns what is left of it
+        (None when the shared counter could not be read); RateLimited (429) when none is left."""
         now = self.clock()
         start = int(now // WINDOW_SECONDS) * WINDOW_SECONDS
         slot = (principal.key_id, rate_class)
@@ -58,7 +77,7 @@ class RateLimiter:
         if w is not None and w.start == start:
             if w.remaining > 0:
                 w.remaining -= 1
-                return
+                return w.quota(now)
             if w.limited:
                 self._refuse(w, rate_class, now)
         lock = self._locks.get(slot)
@@ -73,18 +92,19 @@ class RateLimiter:
                 w = self._windows[slot] = _Window(start)
             if w.remaining > 0:
                 w.remaining -= 1
-                return
+                return w.quota(now)
             if not w.limited:
                 try:
                     grant = await self.source(principal.key_id, principal.plan, rate_class, start)
                 except Exception:
                     # The shared counter is unreachable: serve (auth already passed) rather than fail.
                     log.warning("rate limit counter unavailable; request allowed", exc_info=True)
-                    return
+                    return None
                 w.limit = grant.limit
+                w.untaken = max(grant.limit - (grant.window_taken or grant.limit), 0)
                 if grant.granted > 0:
                     w.remaining = grant.granted - 1
-                    return
+                    return w.quota(now)
                 w.limited = True
         self._refuse(w, rate_class, now)
 
@@ -112,4 +132,4 @@ class UsageTokenSource:
         got = await self.stub.TakeRateTokens(
             self._request(key_id=key_id, plan=plan, rate_class=rate_class, window_start=window_start), timeout=2
         )
-        return Grant(got.granted, got.limit, got.window_seconds)
+        return Grant(got.granted, got.limit, got.window_seconds, got.window_taken)

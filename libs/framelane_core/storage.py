@@ -40,11 +40,14 @@ def check_key(key: str) -> str:
     return key
 
 
-def sign(secret: str, key: str, expires: int) -> str:
-    return hmac.new(secret.encode(), f"{key}\n{expires}".encode(), hashlib.sha256).hexdigest()
+def sign(secret: str, key: str, expires: int, workspace: str = "") -> str:
+    """The HMAC of a link: the key, its expiry and the workspace its bytes are billed to."""
+    message = f"{key}\n{expires}\n{workspace}" if workspace else f"{key}\n{expires}"
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
-def verify(secret: str, key: str, expires: str, signature: str, now: float | None = None) -> bool:
+def verify(secret: str, key: str, expires: str, signature: str, now: float | None = None,
+           workspace: str = "") -> bool:
     """True for an untampered signature that has not expired."""
     try:
         exp = int(expires)
@@ -52,7 +55,7 @@ def verify(secret: str, key: str, expires: str, signature: str, now: float | Non
         return False
     if exp < (now if now is not None else time.time()):
         return False
-    return hmac.compare_digest(sign(secret, key, exp), signature)
+    return hmac.compare_digest(sign(secret, key, exp, workspace), signature)
 
 
 def sign_upload(secret: str, key: str, expires: int) -> str:
@@ -77,11 +80,14 @@ class _SignedLinks:
     public_url: str
     staging_root: Path
 
-    def signed_url(self, key: str, ttl: int = DEFAULT_TTL_SECONDS, now: float | None = None) -> tuple[str, int]:
-        """(URL, expiry as Unix seconds) of a short-lived link to the blob."""
+    def signed_url(self, key: str, *, workspace: str, ttl: int = DEFAULT_TTL_SECONDS,
+                   now: float | None = None) -> tuple[str, int]:
+        """(URL, expiry as Unix seconds) of a short-lived link to the blob. The workspace is signed
+        into the link: the gateway counts the bytes it serves against it (egress)."""
         expires = int((now if now is not None else time.time()) + ttl)
-        url = f"{self.public_url}/blobs/{quote(check_key(key))}?exp={expires}&sig={sign(self.secret, key, expires)}"
-        return url, expires
+        sig = sign(self.secret, key, expires, workspace)
+        ws = f"&ws={quote(workspace)}" if workspace else ""
+        return f"{self.public_url}/blobs/{quote(check_key(key))}?exp={expires}{ws}&sig={sig}", expires
 
     def signed_upload_url(self, key: str, ttl: int = DEFAULT_TTL_SECONDS, now: float | None = None) -> tuple[str, int]:
         """(URL, expiry) of the gateway's PUT /uploads/<key> route for this key."""
@@ -100,8 +106,8 @@ class _SignedLinks:
             return None
         key = unquote(parts.path[len(prefix):])
         query = parse_qs(parts.query)
-        exp, sig = query.get("exp", [""])[0], query.get("sig", [""])[0]
-        if not verify(self.secret, key, exp, sig, now):
+        exp, sig, ws = (query.get(name, [""])[0] for name in ("exp", "sig", "ws"))
+        if not verify(self.secret, key, exp, sig, now, ws):
             return None
         try:
             return check_key(key)

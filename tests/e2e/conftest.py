@@ -116,7 +116,8 @@ def webhook_receiver():
 def mesh(pg_base, tmp_path_factory, media_server, webhook_receiver):
     allow = media_server.removeprefix("http://") + "," + webhook_receiver.url.removeprefix("http://")
     mesh, nats, name = start_mesh(pg_base, tmp_path_factory.mktemp("mesh"),
-                                  {"FRAMELANE_FETCH_ALLOW": allow, "FRAMELANE_JOB_ACK_WAIT_SECONDS": "6"})
+                                  {"FRAMELANE_FETCH_ALLOW": allow, "FRAMELANE_JOB_ACK_WAIT_SECONDS": "6",
+                                   "FRAMELANE_EGRESS_REPORT_SECONDS": "0.5", "FRAMELANE_UPLOAD_WAIT_SECONDS": "12"})
     yield mesh
     stop_mesh(pg_base, mesh, nats, name)
 

@@ -32,11 +32,12 @@ def ffmpeg_children(pid: int) -> list[str]:
     return out.split()
 
 
-async def completed_events(nats_url: str, render_id: str) -> int:
+async def completed_events(nats_url: str, job_id: str, service: str = "renderer", kind: str = "render") -> int:
+    """How many `<kind>.completed` events of the job the service's stream holds."""
     nc = await nats.connect(nats_url)
     try:
         js = nc.jetstream()
-        sub = await js.subscribe("framelane.renderer.v1.render.completed", stream="FRAMELANE_RENDERER",
+        sub = await js.subscribe(f"framelane.{service}.v1.{kind}.completed", stream=f"FRAMELANE_{service.upper()}",
                                  ordered_consumer=True)
         count = 0
         while True:
@@ -44,7 +45,7 @@ async def completed_events(nats_url: str, render_id: str) -> int:
                 msg = await sub.next_msg(timeout=1)
             except TimeoutError:
                 return count
-            count += render_id.encode() in msg.data
+            count += job_id.encode() in msg.data
     finally:
         await nc.close()
 

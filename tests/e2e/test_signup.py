@@ -98,15 +98,23 @@ def test_concurrency_then_rate_limit_answer_429_with_retry_after(smtp_mesh, veri
         assert http.get("/v1/workspace/usage").json()["concurrency_limit"] == 1
         http.delete(f"/v1/renders/{first.json()['id']}")
 
-        # The free plan's "create" class allows 20 per minute per key (invalid bodies count too).
-        statuses = []
+        # The free plan's "create" class allows 20 per minute per key (invalid bodies count too),
+        # and every answer says how much is left (X-RateLimit-*), the refusal too.
+        statuses, remaining = [], []
         for _ in range(45):
             r = http.post("/v1/renders", json={"width": -1})
             statuses.append(r.status_code)
             if r.status_code == 429:
                 break
+            assert r.headers["x-ratelimit-limit"] == "20" and 1 <= int(r.headers["x-ratelimit-reset"]) <= 60
+            remaining.append(int(r.headers["x-ratelimit-remaining"]))
         assert statuses[-1] == 429 and len(statuses) >= 19, statuses
+        assert remaining == sorted(remaining, reverse=True) and remaining[-1] == 0, remaining
         assert r.json()["error"]["code"] == "rate_limited" and 1 <= int(r.headers["retry-after"]) <= 60
+        assert (r.headers["x-ratelimit-limit"], r.headers["x-ratelimit-remaining"]) == ("20", "0")
+        assert r.headers["x-ratelimit-reset"] == r.headers["retry-after"]
+        ok = http.get("/v1/workspace")  # another route class has its own window
+        assert ok.status_code == 200 and int(ok.headers["x-ratelimit-remaining"]) < int(ok.headers["x-ratelimit-limit"])
 
 
 def test_billing_portal_invoice_preview_and_capabilities(smtp_mesh, verified_key):

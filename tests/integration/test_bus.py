@@ -19,8 +19,9 @@ async def _setup(database_url, nats_url):
 
 async def test_migrations_apply_once(database_url):
     first = await db.migrate(database_url, "usage", "framelane_usage")
-    assert first[:3] == ["core/0001_outbox.sql", "core/0002_idempotency.sql", "0001_accounts.sql"]
-    assert first == sorted(first[:2]) + sorted(first[2:])  # core first, then the service's own, in order
+    assert first[:4] == ["core/0001_outbox.sql", "core/0002_idempotency.sql", "core/0003_idempotent_responses.sql",
+                         "0001_accounts.sql"]
+    assert first == sorted(first[:3]) + sorted(first[3:])  # core first, then the service's own, in order
     assert await db.migrate(database_url, "usage", "framelane_usage") == []
 
 

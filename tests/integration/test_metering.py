@@ -3,6 +3,7 @@
 import asyncio
 
 from framelane.api.v1 import job_pb2
+from framelane.gateway.v1 import events_pb2 as gateway_events_pb2
 from framelane_core import bus, db
 from framelane_core.context import Principal
 from framelane_core.errors import PaymentRequired
@@ -26,6 +27,11 @@ async def test_replayed_event_changes_no_meter_and_racing_admissions_respect_the
         for _ in range(3):
             await consumer.apply(event.SerializeToString())
         assert (await meters.usage(principal, None))["render_minutes"] == 2.0
+        egress = bus.IdempotentConsumer(pool, nc.jetstream(), "e", "gateway", "x", meters.on_egress_event)
+        served = bus.make_event("egress.served", ws["id"], gateway_events_pb2.EgressServed(bytes=5000, responses=2))
+        for _ in range(3):
+            await egress.apply(served.SerializeToString())
+        assert (await meters.usage(principal, None))["egress_bytes"] == 5000
 
         # 23 minutes left: of ten racing 5-minute admissions exactly four fit.
         results = await asyncio.gather(*(meters.admit_render(ws["id"], f"render_r{i}", 5.0) for i in range(10)),

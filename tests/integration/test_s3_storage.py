@@ -71,12 +71,12 @@ async def test_gateway_routes_redirect_and_upload_into_the_bucket(storage):
                                     headers={"Content-Range": f"bytes 50000-{len(data) - 1}/{len(data)}"})
             assert last.status_code == 201, last.text
             assert (await asyncio.to_thread(storage.stat, key)).size == len(data)
-            url, _ = storage.signed_url(key)
+            url, _ = storage.signed_url(key, workspace="ws_test")
             assert storage.local_key_for(url) == key
             resp = await client.get(url)
             assert resp.status_code == 302 and resp.headers["location"].startswith(storage.client.meta.endpoint_url)
             assert (await client.get(url, follow_redirects=True)).content == data
-            expired, _ = storage.signed_url(key, now=time.time() - 7200)
+            expired, _ = storage.signed_url(key, workspace="ws_test", now=time.time() - 7200)
             assert (await client.get(expired)).status_code == 403 and storage.local_key_for(expired) is None
     finally:
         await blobs.close()

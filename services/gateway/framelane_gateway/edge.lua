@@ -3,9 +3,12 @@
 --  * every error as the face's envelope {"error":{...}}, lifted from the last google.rpc.Status
 --    detail the service attached, or built here for errors Envoy makes itself (unknown route,
 --    wrong method, malformed JSON), with the HTTP status of the stable code.
+--  * X-RateLimit-* on a 429 rate_limited (successes carry them from the service);
+--  * a body declared larger than BODY_MAX_BYTES refused at once (413 payload_too_large);
 --  * on the BeatAPI face (/beatapi/...), the error in BeatAPI's vocabulary and statuses
 --    (BEATAPI_CODE, BEATAPI_STATUS), without a null "details".
--- STATUS_BY_CODE, CODE_BY_STATUS and the BEATAPI_* tables are filled in by the configuration generator.
+-- STATUS_BY_CODE, CODE_BY_STATUS, the BEATAPI_* tables and BODY_MAX_BYTES are filled in by the configuration
+-- generator.
 
 local ENVELOPE_MARK = '"@type":"type.googleapis.com/framelane.api.v1.ErrorEnvelope",'
 
@@ -30,6 +33,18 @@ local function grpc_safe(name, value)
   return string.find(name, "[^0-9a-z_%.%-]") == nil and string.find(value, "[^\032-\126]") == nil
 end
 
+-- The envelope as the BeatAPI face shows it, and its HTTP status (nil: keep the status).
+local function beatapi_error(envelope)
+  local code = string.match(envelope, '^{"error":{"code":"([^"]*)"')
+  if code == nil then
+    return envelope, nil
+  end
+  local mapped = BEATAPI_CODE[code] or code
+  local rest = string.sub(envelope, #'{"error":{"code":"' + #code + 2)
+  rest = string.gsub(rest, ',"details":null', '', 1)
+  return '{"error":{"code":"' .. mapped .. '"' .. rest, BEATAPI_STATUS[mapped]
+end
+
 function envoy_on_request(handle)
   local headers = handle:headers()
   local unsafe = {}
@@ -44,21 +59,22 @@ function envoy_on_request(handle)
   local rid = headers:get("x-request-id") or ""
   local meta = handle:streamInfo():dynamicMetadata()
   meta:set("framelane", "request_id", rid)
-  if string.sub(headers:get(":path") or "", 1, 9) == "/beatapi/" then
+  local path = headers:get(":path") or ""
+  local beatapi = string.sub(path, 1, 9) == "/beatapi/"
+  if beatapi then
     meta:set("framelane", "face", "beatapi")
   end
-end
-
--- The envelope as the BeatAPI face shows it, and its HTTP status (nil: keep the status).
-local function beatapi_error(envelope)
-  local code = string.match(envelope, '^{"error":{"code":"([^"]*)"')
-  if code == nil then
-    return envelope, nil
+  -- A body over the limit is refused from its declared length, unread (uploads have their own).
+  local length = tonumber(headers:get("content-length") or "")
+  if length ~= nil and length > BODY_MAX_BYTES and string.sub(path, 1, 9) ~= "/uploads/" then
+    local envelope = '{"error":{"code":"payload_too_large","message":"Request bodies are limited to '
+      .. BODY_MAX_BYTES .. ' bytes.","details":null,"request_id":"' .. rid .. '"}}'
+    local status = 413
+    if beatapi then
+      envelope, status = beatapi_error(envelope)
+    end
+    handle:respond({[":status"] = tostring(status), ["content-type"] = "application/json"}, envelope)
   end
-  local mapped = BEATAPI_CODE[code] or code
-  local rest = string.sub(envelope, #'{"error":{"code":"' + #code + 2)
-  rest = string.gsub(rest, ',"details":null', '', 1)
-  return '{"error":{"code":"' .. mapped .. '"' .. rest, BEATAPI_STATUS[mapped]
 end
 
 -- gRPC response headers that mean nothing to a REST client.
@@ -109,6 +125,13 @@ function envoy_on_response(handle)
     local retry = string.match(envelope, '"retry_after_seconds":(%d+)')
     if retry ~= nil then
       headers:replace("retry-after", retry)
+    end
+    if code == "rate_limited" and retry ~= nil then
+      -- A refused request spends nothing: the key's window is used up until it resets.
+      local limit = string.match(envelope, '"limit":(%d+)')
+      if limit ~= nil then headers:replace("x-ratelimit-limit", limit) end
+      headers:replace("x-ratelimit-remaining", "0")
+      headers:replace("x-ratelimit-reset", retry)
     end
   else
     local meta = handle:streamInfo():dynamicMetadata():get("framelane") or {}

@@ -83,6 +83,7 @@ def lua_source() -> str:
         + _lua_table("DEFAULT_MESSAGE", DEFAULT_MESSAGE)
         + _lua_table("BEATAPI_CODE", BEATAPI_CODE)
         + _lua_table("BEATAPI_STATUS", BEATAPI_STATUS)
+        + f"BODY_MAX_BYTES = {FILE_BODY_MAX_BYTES}\n"
     )
     return tables + (files("framelane_gateway") / "edge.lua").read_text()
 

@@ -9,6 +9,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from framelane.api.v1 import capabilities_pb2, capabilities_pb2_grpc
 from framelane_core.config import BACKENDS
+from framelane_core.descriptors import idempotency_catalog, load_contract
 from framelane_core.errors import Unavailable
 
 
@@ -19,6 +20,7 @@ class Edge:
         self.channel_for = channel_for
         self.cache_seconds = cache_seconds
         self._catalog: tuple[float, dict] | None = None
+        self.idempotency = idempotency_catalog(load_contract())
 
     async def backend_health(self) -> dict[str, str]:
         """Each backend's grpc.health.v1 answer: serving, not_serving or unreachable."""
@@ -56,7 +58,7 @@ class Edge:
                 raise Unavailable(f"The {name} service did not answer: {err.code().name}.") from None
             return json_format.MessageToDict(reply)
 
-        merged: dict = {}
+        merged: dict = {"idempotency": self.idempotency}
         for piece in await asyncio.gather(*(part(n) for n in BACKENDS)):
             merged.update(piece)
         self._catalog = (now + self.cache_seconds, merged)

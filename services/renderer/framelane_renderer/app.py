@@ -11,8 +11,9 @@ from framelane_core.fetch import Allow
 from framelane_core.lifecycle import Resources, ServiceApp
 from framelane_core.storage import storage_from_settings
 from framelane_renderer import engine
-from framelane_renderer.service import Renders
+from framelane_renderer.service import UPLOAD_WAIT_SECONDS, Renders
 from framelane_renderer.servicer import RenderServicer
+from framelane_renderer.staging import Stager
 from framelane_renderer.worker import RenderWorker
 
 
@@ -20,7 +21,12 @@ def describe() -> dict:
     """The renderer's part of /v1/capabilities: the engine's catalog plus the render API's features."""
     return {
         **engine.capabilities(),
-        "renders": {"supported": True, "idempotency": True, "wait_max_seconds": 25, "cancel": ["queued", "processing"]},
+        "renders": {"supported": True, "idempotency": True, "wait_max_seconds": 25,
+                    "cancel": ["ingesting", "queued", "processing"],
+                    "ingest_external": {"supported": True, "status": "ingesting",
+                                        "copies": "sources not already in Framelane storage, before the render is queued"},
+                    "waits_for_uploads": {"supported": True, "status": "queued",
+                                          "max_wait_seconds": UPLOAD_WAIT_SECONDS}},
         "preview": {"dry_run": {"supported": True}, "at": {"supported": True, "format": "png"}},
     }
 
@@ -34,11 +40,12 @@ class RendererApp(ServiceApp):
         return [render_pb2.DESCRIPTOR.services_by_name["RenderService"].full_name, capabilities.SERVICE_NAME]
 
     async def wire(self, res: Resources) -> list:
-        renders = Renders(res.pool, storage_from_settings(self.settings), Allow.parse(self.settings.fetch_allow),
-                          self.settings.work_dir, res.channel("usage"))
+        s = self.settings
+        storage, allow = storage_from_settings(s), Allow.parse(s.fetch_allow)
+        renders = Renders(res.pool, storage, allow, s.work_dir, res.channel("usage"), s.upload_wait_seconds)
         render_pb2_grpc.add_RenderServiceServicer_to_server(RenderServicer(renders), res.server)
         capabilities.register(res.server, describe)
-        return []
+        return [Stager(res.pool, storage, allow, Path(s.work_dir), renders.job)]
 
 
 class RenderWorkerApp(ServiceApp):

@@ -1,5 +1,7 @@
-"""Domain logic of render jobs: validate, admit, queue (outbox), read, wait, cancel, download."""
+"""Domain logic of render jobs: validate, admit, queue (outbox) or hold for staging
+(framelane_renderer.staging), read, wait, cancel, download."""
 
+import asyncio
 import shutil
 from pathlib import Path
 
@@ -22,8 +24,12 @@ from framelane_core.protoconv import integral_numbers
 from framelane_core.storage import LocalStorage
 from psycopg_pool import AsyncConnectionPool
 
-from framelane_renderer import engine, events, store
+from framelane_renderer import engine, events, staging, store
 from framelane_renderer.sources import fetch_all
+
+
+# How long a render waits for an upload it uses to complete: an upload link lives an hour.
+UPLOAD_WAIT_SECONDS = 3600 + 60
 
 
 def source_urls(spec: dict) -> list[tuple[str, str]]:
@@ -48,9 +54,11 @@ def estimated_duration(spec: dict) -> float:
 
 
 class Renders:
-    def __init__(self, pool: AsyncConnectionPool, storage: LocalStorage, allow: Allow, work_dir: str, usage_channel):
+    def __init__(self, pool: AsyncConnectionPool, storage: LocalStorage, allow: Allow, work_dir: str, usage_channel,
+                 upload_wait: float = UPLOAD_WAIT_SECONDS):
         self.pool, self.storage, self.allow, self.work_dir = pool, storage, allow, work_dir
         self.usage = usage_pb2_grpc.UsageServiceStub(usage_channel)
+        self.upload_wait = upload_wait
 
     async def admit(self, principal: Principal, render_id: str, minutes: float) -> None:
         """Reserves the render's minutes with usage (402 quota_exceeded when over the plan's cap)."""
@@ -68,7 +76,8 @@ class Renders:
         result = engine.validate(integral_numbers(spec))
         problems = [v.as_dict() for v in result.errors]
         if result.ok:
-            for path, url in source_urls(result.normalized):
+            webhook = result.normalized.get("webhook_url")  # a target we will POST to: refused now too
+            for path, url in source_urls(result.normalized) + ([("$.webhook_url", webhook)] if webhook else []):
                 try:
                     await check_source(url, self.allow, path, self.storage)
                 except FramelaneError as err:
@@ -82,6 +91,7 @@ class Renders:
         result = await self.check(spec)
         spec = result.normalized
         body_hash = idempotency.request_hash(spec)
+        pending = await asyncio.to_thread(staging.pending_uploads, spec, self.storage)
         async with self.pool.connection() as conn, conn.transaction():
             if idem_key:
                 existing = await idempotency.replay(conn, principal.workspace_id, "POST /v1/renders", idem_key, body_hash)
@@ -89,13 +99,17 @@ class Renders:
                     return await store.renders.get(conn, principal.workspace_id, existing), True
             render_id = new_id("render")
             await self.admit(principal, render_id, estimated_duration(spec) / 60)
+            ingest = bool(spec.get("ingest_external")) and bool(staging.external_sources(spec, self.storage))
             row = await store.insert_render(
                 conn, render_id, principal.workspace_id, spec, spec.get("metadata") or {},
                 spec.get("webhook_url"), [w.as_dict() for w in result.warnings], estimated_duration(spec),
+                status="ingesting" if ingest else "queued", pending_keys=pending, hold_seconds=self.upload_wait,
             )
             if idem_key:
                 await idempotency.remember(conn, principal.workspace_id, "POST /v1/renders", idem_key, body_hash, row["id"])
-            await events.emit(conn, "queued", row, self.job(row))
+            # A held render's work item (render.queued) comes when staging releases it; until then
+            # render.held (internal: webhooks deliver only the contract's six) keeps its admission.
+            await events.emit(conn, "held" if store.is_held(row) else "queued", row, self.job(row))
         return row, False
 
     async def submit_child(self, ws_id: str, parent_id: str, spec: dict) -> dict:
@@ -137,7 +151,7 @@ class Renders:
         row = await self.get(principal, render_id)
         if row["status"] != "completed":
             raise NotReady(f"Render {render_id} is {row['status']}; its output is not ready.")
-        return self.storage.signed_url(row["output"]["key"])
+        return self.storage.signed_url(row["output"]["key"], workspace=row["workspace_id"])
 
     async def validate_only(self, spec: dict) -> tuple[engine.ValidationResult, list[dict]]:
         """Free validation: (result, problems) without raising for an invalid spec."""
@@ -169,5 +183,5 @@ class Renders:
             raise InvalidRequest(str(err), details=[violation(err.path, err.code, str(err))]) from None
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-        url, _ = self.storage.signed_url(key)
+        url, _ = self.storage.signed_url(key, workspace=principal.workspace_id)
         return {"url": url, "kind": "frame", "at": at, "width": info.width, "height": info.height}

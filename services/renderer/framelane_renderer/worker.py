@@ -5,9 +5,12 @@ job and its event in one transaction.
 The durable consumer is shared by every worker, so each queued event goes to one of them. A job
 is acked only after its outcome is stored; a worker that dies mid-render leaves it un-acked and
 JetStream redelivers it. Storage keys are fixed per render, so a redelivery overwrites rather
-than adds an output, and the conditional status updates emit each terminal event once."""
+than adds an output, and the conditional status updates emit each terminal event once. A worker
+that stalls past its ack wait while another takes the render over finishes in its own scratch
+folder, and its outcome is refused (the row's `attempts` is the claim's fencing token)."""
 
 import asyncio
+import contextlib
 import logging
 import shutil
 import subprocess
@@ -59,11 +62,12 @@ class RenderWorker(JobWorker):
                 await events.emit(conn, "progress", row, job_message(row, "render", self.storage))
 
     async def process(self, row: dict, cancel: asyncio.Event, progress) -> None:
-        render_id = row["id"]
-        log.info("render started", extra={"fields": {"attempt": row["attempts"]}})
+        render_id, attempt = row["id"], row["attempts"]
+        log.info("render started", extra={"fields": {"attempt": attempt}})
         started = time.monotonic()
-        workdir = self.work_dir / render_id
-        shutil.rmtree(workdir, ignore_errors=True)
+        scratch = self.work_dir / render_id
+        shutil.rmtree(scratch, ignore_errors=True)  # what killed or stalled earlier claims left
+        workdir = scratch / str(attempt)
         workdir.mkdir(parents=True)
         try:
             spec = row["spec"]
@@ -74,21 +78,23 @@ class RenderWorker(JobWorker):
             await engine.render(spec, sources, output, progress, cancel)
             await progress(100.0, "uploading")
             stored = await asyncio.to_thread(self._store, render_id, spec, output, workdir)
-            if await self._finish(render_id, stored) and stored["duration"]:
+            if await self._finish(render_id, stored, attempt) and stored["duration"]:
                 metrics.RENDER_SPEED.observe((time.monotonic() - started) / stored["duration"])
         except engine.RenderCancelled:
             log.info("render cancelled")
         except FramelaneError as err:
-            await self.fail(render_id, err.code, err.message)
+            await self.fail(render_id, err.code, err.message, attempt)
         except engine.ProbeError as err:
-            await self.fail(render_id, "codec_unsupported", f"A source could not be decoded: {err}")
+            await self.fail(render_id, "codec_unsupported", f"A source could not be decoded: {err}", attempt)
         except engine.PlanError as err:
-            await self.fail(render_id, err.code, f"{err.path}: {err}")
+            await self.fail(render_id, err.code, f"{err.path}: {err}", attempt)
         except engine.FfmpegError as err:
             log.error("ffmpeg failed", extra={"fields": {"stderr": err.stderr_tail[-10:]}})
-            await self.fail(render_id, "internal_error", "The render failed in the encoder.")
+            await self.fail(render_id, "internal_error", "The render failed in the encoder.", attempt)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                scratch.rmdir()  # left when another claim of the render is running
 
     def _store(self, render_id: str, spec: dict, output: Path, workdir: Path) -> dict:
         """Probes the output, makes a poster, stores both; returns the output record (storage keys)."""
@@ -108,21 +114,23 @@ class RenderWorker(JobWorker):
         self.storage.put_file(key, output)
         return record
 
-    async def _finish(self, render_id: str, output: dict) -> bool:
-        """Stores the output and the completed event; False when the render was cancelled meanwhile."""
+    async def _finish(self, render_id: str, output: dict, attempt: int) -> bool:
+        """Stores the output and the completed event; False when the render was cancelled meanwhile
+        or another claim took it over."""
         async with self.pool.connection() as conn, conn.transaction():
-            row = await store.renders.complete(conn, render_id, output)
+            row = await store.renders.complete(conn, render_id, output, attempt)
             if row is not None:
                 await events.emit(conn, "completed", row, job_message(row, "render", self.storage))
-        if row is None:  # cancelled while encoding: the output must not outlive the job
-            self.storage.delete_prefix(f"renders/{render_id}")
+        if row is None:
+            if await self.job_status(render_id) == "cancelled":  # the output must not outlive the job
+                self.storage.delete_prefix(f"renders/{render_id}")
             return False
         log.info("render completed", extra={"fields": {"duration": output["duration"], "bytes": output["size_bytes"]}})
         return True
 
-    async def fail(self, render_id: str, code: str, message: str) -> None:
+    async def fail(self, render_id: str, code: str, message: str, attempt: int | None = None) -> None:
         log.info("render failed", extra={"fields": {"code": code, "reason": message}})
         async with self.pool.connection() as conn, conn.transaction():
-            row = await store.renders.fail(conn, render_id, {"code": code, "message": message})
+            row = await store.renders.fail(conn, render_id, {"code": code, "message": message}, attempt=attempt)
             if row is not None:
                 await events.emit(conn, "failed", row, job_message(row, "render", self.storage))

@@ -13,6 +13,8 @@ import mimetypes
 import os
 import re
 import shutil
+import time
+import unicodedata
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -42,6 +44,7 @@ SOURCE_URL_TTL = int(os.environ.get("FRAMELANE_ASSET_URL_TTL_SECONDS", str(7 * 2
 URL_MAX = 2083
 MAX_ATTEMPTS = 3
 LEASE = timedelta(minutes=30)
+SWEEP_SECONDS = 60.0  # how often abandoned uploads are looked for
 
 EXTENSIONS = {
     "video/mp4": ".mp4", "video/quicktime": ".mov", "video/webm": ".webm", "video/x-msvideo": ".avi",
@@ -77,8 +80,16 @@ def extension(content_type: str, filename: str | None) -> str:
     return EXTENSIONS.get(content_type, "")
 
 
+def has_control_characters(text: str) -> bool:
+    """True for text with control characters (CR, LF, NUL...): never part of a file name."""
+    return any(unicodedata.category(c) == "Cc" for c in text)
+
+
 def is_share_link(url: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:  # not a URL at all: the fetcher's check refuses it
+        return False
     return any(host == h or host.endswith("." + h) for h in SHARE_LINK_HOSTS)
 
 
@@ -88,7 +99,7 @@ class Assets:
         self.wake = asyncio.Event()
 
     def source_url(self, row: dict) -> str:
-        return self.storage.signed_url(row["storage_key"], ttl=SOURCE_URL_TTL)[0]
+        return self.storage.signed_url(row["storage_key"], workspace=row["workspace_id"], ttl=SOURCE_URL_TTL)[0]
 
     def asset_view(self, row: dict) -> dict:
         return {
@@ -146,6 +157,8 @@ class Assets:
                 problems.append(violation(f"$.{name}", "out_of_range", "Must be between 1 and 65535."))
         if len(request.filename) > 255:
             problems.append(violation("$.filename", "too_long", "At most 255 characters."))
+        if has_control_characters(request.filename):
+            problems.append(violation("$.filename", "invalid_characters", "Must not contain control characters."))
         if problems:
             raise InvalidRequest("The upload request is invalid.", details=problems)
         client_meta = {name: getattr(request, name) for name in ("duration", "width", "height") if request.HasField(name)}
@@ -159,7 +172,7 @@ class Assets:
                 " client_meta, expires_at) VALUES (%s, %s, 'upload', 'pending', %s, %s, %s, %s, %s, %s)",
                 (upload_id, principal.workspace_id, key, content_type, request.filename or None, kind_of(content_type),
                  Jsonb(client_meta), expires_at))
-        source_url, _ = self.storage.signed_url(key, ttl=SOURCE_URL_TTL)
+        source_url, _ = self.storage.signed_url(key, workspace=principal.workspace_id, ttl=SOURCE_URL_TTL)
         return assets_pb2.Upload(id=upload_id, upload_url=upload_url, source_url=source_url,
                                  expires_at=timestamp(expires_at))
 
@@ -190,6 +203,9 @@ class Assets:
             raise InvalidRequest("Share links of hosted drives and video sites are not supported yet.", details=[
                 violation("$.url", "unsupported_share_link",
                           "imports.share_links is reported supported: false in /v1/capabilities; use a direct URL.")])
+        if filename and has_control_characters(filename):
+            raise InvalidRequest("The filename is invalid.", details=[
+                violation("$.filename", "invalid_characters", "Must not contain control characters.")])
         await check_url(url, self.allow, "$.url")
         import_id = new_id("import")
         key = f"uploads/{principal.workspace_id.lower()}/{import_id}"
@@ -248,9 +264,26 @@ class AssetRunner:
                 (datetime.now(UTC) - LEASE,))
             return await cur.fetchone()
 
+    async def expire_abandoned(self) -> int:
+        """Uploads whose link expired before their bytes were complete become `failed`
+        (upload_expired); the gateway deletes their staged bytes (framelane_gateway.blobs)."""
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "UPDATE assets SET status = 'failed', error = %s, updated_at = now()"
+                " WHERE origin = 'upload' AND status = 'pending' AND expires_at < now() RETURNING id",
+                (Jsonb({"code": "upload_expired", "message": "The upload was not completed before its link expired."}),))
+            expired = await cur.fetchall()
+        if expired:
+            log.info("abandoned uploads expired", extra={"fields": {"count": len(expired)}})
+        return len(expired)
+
     async def run(self) -> None:
+        next_sweep = 0.0
         while not self._stopping:
             try:
+                if time.monotonic() >= next_sweep:
+                    next_sweep = time.monotonic() + SWEEP_SECONDS
+                    await self.expire_abandoned()
                 await self.slots.acquire()
                 row = await self.claim()
                 if row is None:

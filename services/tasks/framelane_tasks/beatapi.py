@@ -36,7 +36,7 @@ def task_view(row: dict, storage) -> beatapi_pb2.Task | None:
     reserved = row["credits_reserved"]
     output = None
     if row["status"] == "completed" and row["output"]:
-        url = storage.signed_url(row["output"]["key"])[0]
+        url = storage.signed_url(row["output"]["key"], workspace=row["workspace_id"])[0]
         output = {"media": [{"type": "video", "url": url, "mime_type": "video/mp4"}], "r2_url": url}
     error = row["error"] or {}
     code = "cancelled" if row["status"] == "cancelled" else error.get("code")

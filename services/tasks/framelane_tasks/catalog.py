@@ -6,6 +6,7 @@ required, default, min, max, enum, pattern, supported (False: accepted in the bo
 set to anything but its off value), values ({enum value: {supported: bool}} for enums some of
 whose values are not supported)."""
 
+import json
 import math
 import re
 from typing import Any
@@ -20,15 +21,31 @@ INPUT_MAX_BYTES = 50 * 1024 * 1024
 
 TASK_TYPES = [
     {
-        "type": "remove-background", "task_type": "remove_background", "supported": False,
+        # The model runner (services/tasks/model_runner). Output: an image gives png (RGBA) or jpg, a
+        # video webm (VP9 with alpha, its default), mov (ProRes 4444 with alpha) or mp4, audio passed
+        # through. background_color (#RRGGBB or #RRGGBBAA) or background_url (an image or a looped
+        # video, scaled to cover) is laid behind the subject; when opaque the output has no alpha and
+        # a video defaults to mp4. The job's output names the model used (model, model_name).
+        "type": "remove-background", "task_type": "remove_background", "supported": True,
+        "inputs": ["image", "video"],
         "params": {
             "source_url": {"type": "string", "format": "uri", "required": True},
-            "output_format": {"enum": ["png", "webm", "mov"]},
+            # person: mediapipe selfie segmentation (fast: 720p video above 10 frames/s); general:
+            # u2netp, any salient subject (about 0.6 s of CPU a frame); auto: person when the first
+            # frame shows a face, else general.
+            "model": {"enum": ["auto", "person", "general"], "default": "auto"},
+            "output_format": {"enum": ["png", "jpg", "webm", "mov", "mp4"]},
             "background_color": {"type": "string", "pattern": "^#([0-9a-fA-F]{6}|[0-9a-fA-F]{8})$"},
+            "background_url": {"type": "string", "format": "uri"},
         },
     },
     {
-        "type": "gaze-redirect", "task_type": "gaze_redirect", "supported": False,
+        # The model runner (mediapipe face mesh with iris landmarks): each open eye's iris slides
+        # toward the eye's centre by intensity (0: unchanged, 1: fully centred); blinks, turned heads
+        # and frames without a face are left alone. Images give png, video H.264 mp4 (mkv when mp4
+        # cannot hold the audio) with the audio stream copied.
+        "type": "gaze-redirect", "task_type": "gaze_redirect", "supported": True,
+        "inputs": ["image", "video"],
         "params": {
             "source_url": {"type": "string", "format": "uri", "required": True},
             "intensity": {"type": "number", "min": 0, "max": 1, "default": 1},
@@ -40,10 +57,10 @@ TASK_TYPES = [
         "params": {
             "source_url": {"type": "string", "format": "uri", "required": True},
             "scale": {"type": "integer", "min": 1, "max": 4, "default": 2},
-            # fast: FFmpeg Lanczos + unsharp (images and video, audio passed through);
-            # enhance: a learned model (Real-ESRGAN), not installed yet.
+            # fast: FFmpeg Lanczos + unsharp; enhance: Real-ESRGAN (animevideov3), sharper and far
+            # slower (seconds per 360p frame on a CPU). Both: images and video, audio passed through.
             "model": {"enum": ["fast", "enhance"], "default": "fast",
-                      "values": {"fast": {"supported": True}, "enhance": {"supported": False}}},
+                      "values": {"fast": {"supported": True}, "enhance": {"supported": True}}},
         },
     },
     {
@@ -116,6 +133,8 @@ BY_TYPE = {row["type"]: row for row in TASK_TYPES + WORKFLOWS}
 WORKFLOW_TYPES = {row["task_type"]: row for row in WORKFLOWS}
 TASK_TYPE_NAMES = tuple(row["task_type"] for row in TASK_TYPES + WORKFLOWS)
 COMMON = ("metadata", "webhook_url")
+# metadata is echoed on every job view, list page and webhook (the renderer's limits.metadata_bytes).
+METADATA_MAX_BYTES = 16 * 1024
 
 
 def describe() -> dict:
@@ -132,8 +151,6 @@ def describe() -> dict:
         "files": {"supported": True, "max_bytes": INPUT_MAX_BYTES, "body": ["multipart/form-data", "raw"],
                   "content_types": ["image/png", "image/jpeg", "image/webp", "audio/mpeg", "audio/wav", "audio/aac",
                                     "audio/mp4", "application/x-subrip"], "audio_seconds": {"min": 10, "max": 180}},
-        # A render's ingest_external option: not built yet.
-        "ingest_external": {"supported": False},
     }
 
 
@@ -167,8 +184,17 @@ def credits_per_second(task_type: str, params: dict) -> int:
 
 
 def _rules(task_type: str, body: dict, params: dict) -> list[dict]:
-    """Cross-field rules of a workflow (reference §B4), on parameters that passed field checks."""
+    """Cross-field rules of a task or workflow (reference §B4), on parameters that passed field checks."""
     problems = []
+    if task_type == "remove_background":
+        color = params.get("background_color")
+        if color and params.get("background_url"):
+            problems.append(violation("$.background_url", "combination",
+                                      "Give background_color or background_url, not both."))
+        opaque = params.get("background_url") or color and (len(color) == 7 or color[7:].lower() == "ff")
+        if params.get("output_format") in ("jpg", "mp4") and not opaque:
+            problems.append(violation("$.output_format", "combination", (
+                f"{params['output_format']} has no alpha: it needs background_url or an opaque background_color.")))
     if task_type == "music_video":
         if params.get("quality") == "high" and params.get("resolution") == "540p":
             problems.append(violation("$.quality", "combination", "quality high is not available at 540p."))
@@ -254,6 +280,8 @@ def validate(type_name: str, body: dict) -> tuple[dict, dict, dict, str | None]:
         metadata = {}
     elif not isinstance(metadata, dict):
         problems.append(violation("$.metadata", "invalid_type", "Must be an object."))
+    elif len(json.dumps(metadata, separators=(",", ":"), ensure_ascii=False).encode()) > METADATA_MAX_BYTES:
+        problems.append(violation("$.metadata", "limit_exceeded", f"Must be at most {METADATA_MAX_BYTES} bytes as JSON."))
     webhook_url = body.get("webhook_url")
     if webhook_url is not None:
         _check_url(webhook_url, "$.webhook_url", problems)

@@ -21,7 +21,8 @@ from framelane_core.errors import InvalidRequest, violation
 from framelane_core.grpcserver import set_http_status
 from framelane_core.ids import new_id
 from framelane_core.protoconv import nullable
-from framelane_tasks.assets import SOURCE_URL_TTL, Assets, UnsupportedContentType, normalize_content_type, probe_stored
+from framelane_tasks.assets import (SOURCE_URL_TTL, Assets, UnsupportedContentType, has_control_characters,
+                                   normalize_content_type, probe_stored)
 from framelane_tasks.catalog import INPUT_MAX_BYTES
 from framelane_tasks.workflows import srt
 
@@ -58,6 +59,8 @@ def parse_body(content_type: str, data: bytes) -> tuple[str, bytes, str]:
     if found is None:
         raise _bad("$.file", "required", "The multipart body needs a file part.")
     filename = found.get_filename() or ""
+    if has_control_characters(filename):
+        raise _bad("$.file", "invalid_filename", "The file name must not contain control characters.")
     part_type = found.get_content_type()
     if part_type == "text/plain" and filename.lower().endswith(".srt"):
         part_type = "application/x-subrip"
@@ -139,8 +142,9 @@ class BeatFileServicer(beatapi_pb2_grpc.FileServiceServicer):
         row, key = await self.files.create(current_principal(), request.content_type, request.data)
         await set_http_status(context, 201)
         audio = row["kind"] == "audio"
+        url = self.storage.signed_url(key, workspace=row["workspace_id"], ttl=SOURCE_URL_TTL)[0]
         data = beatapi_pb2.File(
-            id=row["id"], object="file", url=self.storage.signed_url(key, ttl=SOURCE_URL_TTL)[0], key=key,
+            id=row["id"], object="file", url=url, key=key,
             mime_type=row["content_type"], size_bytes=row["size_bytes"], purpose="input",
             created_at=int(row["created_at"].timestamp()),
         )

@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import threading
+import time
 from pathlib import Path
 
 import grpc
@@ -27,6 +28,11 @@ from framelane_tasks.workflows.inputs import AudioInput, ImageInput
 
 log = logging.getLogger(__name__)
 FOLLOW_WAIT_SECONDS = 10.0
+# Answers of the renderer that say nothing about the task (it is restarting, overloaded, or its
+# database is) are never the task's failure: following waits them out for FOLLOW_OUTAGE_SECONDS,
+# other calls leave them to redelivery (JobWorker.handle), which follows the same render again.
+TRANSIENT = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.INTERNAL)
+FOLLOW_OUTAGE_SECONDS, FOLLOW_RETRY_SECONDS = 120.0, 1.0
 # The e-commerce music bed is referenced by the stored spec: signed for as long as a user may
 # reasonably edit and re-render it.
 MUSIC_URL_TTL = 30 * 24 * 3600
@@ -54,6 +60,7 @@ class WorkflowRunner:
 
     async def follow(self, row: dict, render_id: str, progress, cancel: asyncio.Event) -> dict:
         request = render_pb2.ChildRenderRequest(workspace_id=row["workspace_id"], render_id=render_id)
+        answered = time.monotonic()
         while True:
             if cancel.is_set():
                 try:
@@ -62,7 +69,14 @@ class WorkflowRunner:
                     log.info("child render not cancelled: %s", err.code)
                 raise RenderCancelled("task cancelled")
             request.wait = FOLLOW_WAIT_SECONDS
-            job = await self._call(self.renderer.GetChildRender, request)
+            try:
+                job = await self._call(self.renderer.GetChildRender, request)
+            except grpc.aio.AioRpcError:  # TRANSIENT: the renderer restarting costs no delivery of the task
+                if time.monotonic() - answered > FOLLOW_OUTAGE_SECONDS:
+                    raise
+                await asyncio.sleep(FOLLOW_RETRY_SECONDS)
+                continue
+            answered = time.monotonic()
             if job.status == "completed":
                 return self._output(render_id, json_format.MessageToDict(job.output))
             if job.status in ("failed", "cancelled"):
@@ -92,7 +106,7 @@ class WorkflowRunner:
             music = await asyncio.to_thread(musicbed.synthesize, workdir / "music.wav", float(params["duration"]))
             key = f"tasks/{row['id']}/music.wav"
             await asyncio.to_thread(self.storage.put_file, key, music)
-            url, _ = self.storage.signed_url(key, ttl=MUSIC_URL_TTL)
+            url, _ = self.storage.signed_url(key, workspace=row["workspace_id"], ttl=MUSIC_URL_TTL)
             return ecommerce.compile(params, images, AudioInput(url, float(params["duration"])), copy)
         path = await fetch_source(params["audio_url"], self.cache_dir, self.allow, self.storage, INPUT_MAX_BYTES)
         info = await asyncio.to_thread(_probe, path)
@@ -138,6 +152,8 @@ class WorkflowRunner:
         try:
             return await method(request, timeout=FOLLOW_WAIT_SECONDS + 20)
         except grpc.aio.AioRpcError as err:
+            if err.code() in TRANSIENT:
+                raise
             raise from_rpc_error(err) from None
 
 

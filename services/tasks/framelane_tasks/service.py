@@ -2,6 +2,7 @@
 queue (outbox), read, wait, cancel, download."""
 
 import asyncio
+import hashlib
 import math
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from framelane.usage.v1 import usage_pb2, usage_pb2_grpc
 from framelane_core import idempotency
 from framelane_core.context import Principal, request_id_var
 from framelane_core.errors import FramelaneError, InvalidRequest, NotReady, from_rpc_error, violation
-from framelane_core.fetch import Allow, check_source
+from framelane_core.fetch import Allow, SourceNotAllowed, check_source
 from framelane_core.ids import new_id
 from framelane_core.jobs import STATUSES, job_message
 from framelane_core.pagination import decode_cursor, page, page_limit
@@ -22,12 +23,13 @@ from psycopg_pool import AsyncConnectionPool
 from framelane_tasks import catalog, events, store
 
 DOWNLOAD_FORMATS = ("json", "srt", "vtt")
+MEASURED_MAX = 1024  # audio lengths remembered by content digest
 
 
 def source_urls(params: dict) -> list[tuple[str, str]]:
     """(JSON path, URL) of every input a task's parameters fetch."""
     urls = [(f"$.images[{i}]", u) for i, u in enumerate(params.get("images") or [])]
-    urls += [(f"$.{name}", params[name]) for name in ("source_url", "audio_url", "srt_url") if params.get(name)]
+    urls += [(f"$.{name}", params[name]) for name in ("source_url", "audio_url", "srt_url", "background_url") if params.get(name)]
     return urls
 
 
@@ -41,6 +43,7 @@ class Tasks:
                  usage_channel):
         self.pool, self.storage, self.allow, self.cache_dir = pool, storage, allow, cache_dir
         self.usage = usage_pb2_grpc.UsageServiceStub(usage_channel)
+        self._measured: dict[str, float | None] = {}  # audio content digest -> seconds
 
     def job(self, row: dict):
         return task_job(row, self.storage)
@@ -49,7 +52,8 @@ class Tasks:
         """Catalog validation plus the SSRF check of every input; InvalidRequest lists every violation."""
         row, params, metadata, webhook_url = catalog.validate(type_name, integral_numbers(body))
         problems = []
-        for path, url in source_urls(params):
+        webhook = [("$.webhook_url", webhook_url)] if webhook_url else []  # a target we will POST to: refused now too
+        for path, url in source_urls(params) + webhook:
             try:
                 await check_source(url, self.allow, path, self.storage)
             except FramelaneError as err:
@@ -70,8 +74,9 @@ class Tasks:
 
         try:
             path = await fetch_source(params["audio_url"], self.cache_dir, self.allow, self.storage, catalog.INPUT_MAX_BYTES)
-            info = await asyncio.to_thread(probe, str(path))
-            seconds = info.duration if info.has_audio else None
+            seconds = await asyncio.to_thread(self._audio_seconds, path, probe)
+        except SourceNotAllowed as err:  # a redirect towards a private address: refused, not "unreadable"
+            raise InvalidRequest(err.message, details=[violation("$.audio_url", err.code, err.message)]) from None
         except (FramelaneError, ProbeError):
             seconds = None
         if seconds is None:
@@ -84,6 +89,17 @@ class Tasks:
             raise InvalidRequest(f"The audio is {seconds:.1f} s long.", details=[violation(
                 "$.audio_url", "audio_duration", f"The audio must last {limits['min']} to {limits['max']} seconds.")])
         return math.ceil(seconds - 1e-6)
+
+    def _audio_seconds(self, path: Path, probe) -> float | None:
+        """The audio's length, probed once per distinct file content (a burst of creations with one
+        audio_url runs ffprobe once)."""
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest not in self._measured:
+            info = probe(str(path))
+            if len(self._measured) >= MEASURED_MAX:
+                self._measured.pop(next(iter(self._measured)))
+            self._measured[digest] = info.duration if info.has_audio else None
+        return self._measured[digest]
 
     async def admit(self, ws_id: str, task_id: str, credits: int, workflow: str | None) -> None:
         """Reserves the task's credits (402) and an active-processing slot (429) with usage."""
@@ -168,4 +184,4 @@ class Tasks:
             if key is None:
                 raise InvalidRequest(f"This task has no {fmt} rendition.", details=[
                     violation("$.format", "unavailable", f"The output is {output.get('format')}.")])
-        return self.storage.signed_url(key)
+        return self.storage.signed_url(key, workspace=row["workspace_id"])

@@ -2,9 +2,11 @@
 (framelane_core.jobqueue), fetches the source, runs the type's processor with progress, stores
 the output and its renditions under fixed keys, and completes the job and its event in one
 transaction. Conditional status updates emit each terminal event once; a redelivery overwrites
-rather than adds an output."""
+rather than adds an output. As in the render worker, each claim has its own scratch folder and a
+stalled claim's outcome is refused (fenced by the row's `attempts`)."""
 
 import asyncio
+import contextlib
 import logging
 import shutil
 from pathlib import Path
@@ -16,12 +18,14 @@ from framelane_core.sources import fetch_source
 from framelane_core.storage import LocalStorage
 from framelane_renderer.engine import FfmpegError, RenderCancelled
 from framelane_tasks import catalog, events, store
-from framelane_tasks.processors import Result, TaskFailed, super_resolution, transcribe
+from framelane_tasks.processors import (Result, TaskFailed, gaze_redirect, remove_background, super_resolution,
+                                        transcribe)
 from framelane_tasks.runner import WorkflowRunner
 
 log = logging.getLogger(__name__)
 SOURCE_MAX_BYTES = 2 * 1024**3
-PROCESSORS = {"transcribe": transcribe.run, "super_resolution": super_resolution.run}
+PROCESSORS = {"transcribe": transcribe.run, "super_resolution": super_resolution.run,
+              "remove_background": remove_background.run, "gaze_redirect": gaze_redirect.run}
 
 
 class TaskWorker(JobWorker):
@@ -58,14 +62,15 @@ class TaskWorker(JobWorker):
                 await events.emit(conn, "progress", row, self.storage)
 
     async def process(self, row: dict, cancel: asyncio.Event, progress) -> None:
-        task_id, task_type, params = row["id"], row["task_type"], row["params"]
-        log.info("task started", extra={"fields": {"task_type": task_type, "attempt": row["attempts"]}})
-        workdir = self.work_dir / task_id
-        shutil.rmtree(workdir, ignore_errors=True)
+        task_id, task_type, params, attempt = row["id"], row["task_type"], row["params"], row["attempts"]
+        log.info("task started", extra={"fields": {"task_type": task_type, "attempt": attempt}})
+        scratch = self.work_dir / task_id
+        shutil.rmtree(scratch, ignore_errors=True)  # what killed or stalled earlier claims left
+        workdir = scratch / str(attempt)
         workdir.mkdir(parents=True)
         try:
             if task_type in catalog.WORKFLOW_TYPES:
-                await self._finish(task_id, await self.workflows.run(row, workdir, progress, cancel))
+                await self._finish(task_id, await self.workflows.run(row, workdir, progress, cancel), attempt)
                 return
             processor = PROCESSORS.get(task_type)
             if processor is None:  # queued before this deployment dropped the type
@@ -78,21 +83,22 @@ class TaskWorker(JobWorker):
             result = await processor(source, params, workdir, progress, cancel)
             await progress(99.0, "uploading")
             output = await asyncio.to_thread(self._store, task_id, result)
-            await self._finish(task_id, output)
+            await self._finish(task_id, output, attempt)
         except RenderCancelled:
             log.info("task cancelled")
         except TaskFailed as err:
-            await self.fail(task_id, err.code, err.message)
+            await self.fail(task_id, err.code, err.message, attempt)
         except FramelaneError as err:
-            await self.fail(task_id, err.code, err.message)
+            await self.fail(task_id, err.code, err.message, attempt)
         except FfmpegError as err:
             log.error("ffmpeg failed", extra={"fields": {"stderr": err.stderr_tail[-10:]}})
-            await self.fail(task_id, "codec_unsupported", "The source could not be processed by the decoder.")
-        except Exception:  # a bug must fail the job once, not redeliver it forever
-            log.exception("task crashed")
-            await self.fail(task_id, "internal_error", "The task failed unexpectedly.")
+            await self.fail(task_id, "codec_unsupported", "The source could not be processed by the decoder.", attempt)
+        # Anything else (the database restarting, a bug) goes to JobWorker.handle: redelivered with
+        # backoff, and failed with internal_error only after MAX_DELIVERIES.
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                scratch.rmdir()  # left when another claim of the task is running
 
     def _store(self, task_id: str, result: Result) -> dict:
         """Stores the output and its renditions under fixed keys; returns the output record."""
@@ -105,19 +111,20 @@ class TaskWorker(JobWorker):
         self.storage.put_file(record["key"], result.main)
         return record
 
-    async def _finish(self, task_id: str, output: dict) -> None:
+    async def _finish(self, task_id: str, output: dict, attempt: int) -> None:
         async with self.pool.connection() as conn, conn.transaction():
-            row = await store.tasks.complete(conn, task_id, output)
+            row = await store.tasks.complete(conn, task_id, output, attempt)
             if row is not None:
                 await events.emit(conn, "completed", row, self.storage)
-        if row is None and "render_id" not in output:  # cancelled meanwhile: the output must not outlive the job
-            self.storage.delete_prefix(f"tasks/{task_id}")
+        if row is None:  # cancelled meanwhile (the output must not outlive the job), or taken over
+            if "render_id" not in output and await self.job_status(task_id) == "cancelled":
+                self.storage.delete_prefix(f"tasks/{task_id}")
         else:
             log.info("task completed", extra={"fields": {"bytes": output["size_bytes"]}})
 
-    async def fail(self, task_id: str, code: str, message: str) -> None:
+    async def fail(self, task_id: str, code: str, message: str, attempt: int | None = None) -> None:
         log.info("task failed", extra={"fields": {"code": code, "reason": message}})
         async with self.pool.connection() as conn, conn.transaction():
-            row = await store.tasks.fail(conn, task_id, {"code": code, "message": message})
+            row = await store.tasks.fail(conn, task_id, {"code": code, "message": message}, attempt=attempt)
             if row is not None:
                 await events.emit(conn, "failed", row, self.storage)

@@ -17,7 +17,7 @@ from framelane_usage.billing import Billing
 from framelane_usage.credits import Credits
 from framelane_usage.limits import RateWindows
 from framelane_usage.mail import Mailer
-from framelane_usage.metering import CONCURRENCY_RETRY_AFTER_SECONDS, PLANS, Meters
+from framelane_usage.metering import CONCURRENCY_RETRY_AFTER_SECONDS, PLANS, AdmissionSweeper, Meters
 from framelane_usage.service import OTP_LOCK_SECONDS, OTP_MAX_ATTEMPTS, OTP_TTL_SECONDS
 from framelane_usage.service import KEY_PREFIX, Accounts, LastUsedFlusher, hash_key
 from framelane_usage.servicer import AccountServicer, BeatUsageServicer, UsageServicer
@@ -39,7 +39,8 @@ def describe() -> dict:
         },
         "quota": {
             "plans": PLANS,
-            "metering": {"supported": True, "meters": ["render_minutes", "task_count"], "period": "calendar month, UTC"},
+            "metering": {"supported": True, "meters": ["render_minutes", "task_count", "egress_bytes"],
+                         "egress": "bytes served through signed URLs (Range requests count what was sent)", "period": "calendar month, UTC"},
             "render_quota": {"supported": True, "status": 402, "code": "quota_exceeded"},
             "credits": {
                 "supported": True, "unit": "integer credits", "status": 402, "code": "insufficient_credits",
@@ -93,7 +94,7 @@ class UsageApp(ServiceApp):
 
     async def wire(self, res: Resources) -> list:
         account_pb2_grpc.add_AccountServiceServicer_to_server(AccountServicer(self.accounts), res.server)
-        meters = Meters(res.pool, self.settings.concurrency_lease_seconds)
+        meters = Meters(res.pool, self.settings.concurrency_lease_seconds, self.settings.admission_confirm_seconds)
         billing = Billing(meters, self.settings.console_url)
         usage_pb2_grpc.add_UsageServiceServicer_to_server(UsageServicer(meters, self.windows, billing, Credits(res.pool)), res.server)
         beatapi_pb2_grpc.add_UsageServiceServicer_to_server(BeatUsageServicer(meters), res.server)
@@ -103,7 +104,9 @@ class UsageApp(ServiceApp):
                                      "framelane.renderer.v1.render.>", meters.on_render_event)
         tasks = IdempotentConsumer(res.pool, res.js, "usage-slots-tasks", "tasks",
                                    "framelane.tasks.v1.task.>", meters.on_job_event)
-        return [LastUsedFlusher(self.accounts), renders, tasks]
+        egress = IdempotentConsumer(res.pool, res.js, "usage-meter-egress", "gateway",
+                                    "framelane.gateway.v1.egress.>", meters.on_egress_event)
+        return [LastUsedFlusher(self.accounts), renders, tasks, egress, AdmissionSweeper(meters)]
 
 
 DEV_CREDITS = 100_000

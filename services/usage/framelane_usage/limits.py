@@ -35,4 +35,4 @@ class RateWindows:
             if current != self._last_cleanup:
                 self._last_cleanup = current
                 await store.drop_old_windows(conn, current - WINDOW_SECONDS)
-        return Grant(max(0, min(want, limit - (count - want))), limit, WINDOW_SECONDS)
+        return Grant(max(0, min(want, limit - (count - want))), limit, WINDOW_SECONDS, min(count, limit))

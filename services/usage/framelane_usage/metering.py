@@ -7,14 +7,23 @@ reservation with the real output duration.
 
 Concurrency: admission also takes one of the plan's active-processing slots under the same lock
 (429 concurrency_exceeded when none is free); a job's terminal event gives it back, every other
-event of the job renews its lease, and a slot whose lease ran out is reclaimed."""
+event of the job renews its lease, and a slot whose lease ran out is reclaimed.
 
+Admission commits here before the job's create commits in its own service, so the job's first
+event confirms it; an admission no event confirmed within `confirm_seconds` belongs to a create that
+failed after it (rolled back, or its process died), and its slot, minutes and credits are given back."""
+
+import asyncio
+import copy
+import json
 import logging
+import os
 from datetime import UTC, datetime
 
 from psycopg_pool import AsyncConnectionPool
 
 from framelane.api.v1 import job_pb2
+from framelane.gateway.v1 import events_pb2 as gateway_events_pb2
 from framelane_core.context import Principal
 from framelane_core.errors import Conflict, NotFound, PaymentRequired, RateLimited
 from framelane_usage import store
@@ -26,7 +35,7 @@ log = logging.getLogger(__name__)
 # Plans are configuration: price, monthly render minutes (None = unlimited) and overage price,
 # active-processing jobs, and requests per minute per API key and route class (method_policy.rate_class).
 # BeatAPI's task polling (beatapi_poll) is 120 per minute on every plan (API.md).
-PLANS = {
+DEFAULT_PLANS = {
     "free": {"price_per_month_usd": 0, "render_minutes_per_month": 25, "overage_per_render_minute_usd": None,
              "concurrent_jobs": 1,
              "rate_limits_per_minute": {"create": 20, "poll": 120, "beatapi_poll": 120, "default": 600}},
@@ -37,6 +46,25 @@ PLANS = {
                    "concurrent_jobs": 50,
                    "rate_limits_per_minute": {"create": 3000, "poll": 12000, "beatapi_poll": 120, "default": 600000}},
 }
+
+
+def configured_plans(overrides: str) -> dict:
+    """The plans with a deployment's overrides applied: JSON {plan: {field: value}}, e.g.
+    FRAMELANE_PLAN_OVERRIDES='{"pro": {"concurrent_jobs": 2, "rate_limits_per_minute": {"create": 60}}}'
+    (nested objects are merged). An unknown plan or field is an error at start-up."""
+    plans = copy.deepcopy(DEFAULT_PLANS)
+    for name, fields in json.loads(overrides or "{}").items():
+        for field, value in fields.items():
+            if name not in plans or field not in plans[name]:
+                raise ValueError(f"FRAMELANE_PLAN_OVERRIDES: no plan field {name}.{field}")
+            if isinstance(value, dict):
+                plans[name][field].update(value)
+            else:
+                plans[name][field] = value
+    return plans
+
+
+PLANS = configured_plans(os.environ.get("FRAMELANE_PLAN_OVERRIDES", ""))
 # Event types that end a job (its slot is released); any other event of the job renews the lease.
 TERMINAL_EVENTS = {"render.completed", "render.failed", "render.cancelled",
                    "task.succeeded", "task.failed", "task.cancelled", "task.completed"}
@@ -62,9 +90,10 @@ def hard_cap(plan: str) -> float | None:
 
 
 class Meters:
-    def __init__(self, pool: AsyncConnectionPool, lease_seconds: float = 900.0):
+    def __init__(self, pool: AsyncConnectionPool, lease_seconds: float = 900.0, confirm_seconds: float = 900.0):
         self.pool = pool
         self.lease_seconds = lease_seconds
+        self.confirm_seconds = confirm_seconds
 
     async def usage(self, principal: Principal, period: str | None) -> dict:
         start, end = usage_period(period)
@@ -182,6 +211,31 @@ class Meters:
             await store.record_meter(conn, event.id, "render_minutes", event.workspace_id,
                                      payload.output_duration / 60, payload.job.id, _occurred(event))
 
+    async def on_egress_event(self, conn, event) -> None:
+        """Consumer handler for the gateway's egress.served: bytes served through signed URLs."""
+        payload = gateway_events_pb2.EgressServed()
+        event.payload.Unpack(payload)
+        await store.record_meter(conn, event.id, "egress_bytes", event.workspace_id, payload.bytes, None,
+                                 _occurred(event))
+
+    async def release_unconfirmed(self) -> int:
+        """Gives back the slot, reserved minutes and credits of every admission no event of its job
+        confirmed within confirm_seconds; returns how many it released."""
+        async with self.pool.connection() as conn:
+            stale = await store.unconfirmed_slots(conn, self.confirm_seconds)
+        released = 0
+        for job_id in stale:
+            # The slot row first, then (when credits are held) the workspace: the consumers' order.
+            async with self.pool.connection() as conn, conn.transaction():
+                if await store.lock_unconfirmed_slot(conn, job_id) is None:
+                    continue  # confirmed meanwhile
+                await store.release_slot(conn, job_id)
+                await store.release(conn, job_id)
+                await self._close_credits(conn, job_id, "refund")
+            log.warning("admission of %s was never confirmed by an event of the job; released", job_id)
+            released += 1
+        return released
+
     async def _close_credits(self, conn, job_id: str, kind: str) -> None:
         """Settles the job's whole reservation or refunds it, when it has one (once per job)."""
         rows = await store.job_ledger(conn, job_id)
@@ -214,3 +268,26 @@ def _job_id(event) -> str:
         return job.id
     return ""
 
+
+class AdmissionSweeper:
+    """Background runner: releases unconfirmed admissions (Meters.release_unconfirmed) every
+    quarter of the confirmation period."""
+
+    def __init__(self, meters: Meters):
+        self.meters = meters
+        self.interval = max(meters.confirm_seconds / 4, 0.5)
+        self._stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await asyncio.wait_for(self._stopping.wait(), self.interval)
+            except TimeoutError:
+                pass
+            try:
+                await self.meters.release_unconfirmed()
+            except Exception:
+                log.warning("releasing unconfirmed admissions failed", exc_info=True)
+
+    def stop(self) -> None:
+        self._stopping.set()

@@ -98,7 +98,8 @@ class UsageServicer(usage_pb2_grpc.UsageServiceServicer):
     async def TakeRateTokens(self, request, context):
         grant = await self.windows.take(request.key_id, request.plan, request.rate_class or "default",
                                         request.window_start)
-        return usage_pb2.RateGrant(granted=grant.granted, limit=grant.limit, window_seconds=grant.window_seconds)
+        return usage_pb2.RateGrant(granted=grant.granted, limit=grant.limit, window_seconds=grant.window_seconds,
+                                   window_taken=grant.window_taken)
 
     async def GetCredits(self, request, context):
         return usage_pb2.CreditBalance(**await self.credits.balance(current_principal().workspace_id))

@@ -4,6 +4,7 @@ from datetime import datetime
 
 from psycopg import AsyncConnection
 
+from framelane_core import metrics
 from framelane_core.pagination import Cursor
 
 
@@ -126,12 +127,14 @@ async def release(conn: AsyncConnection, job_id: str) -> None:
 
 
 async def record_meter(conn: AsyncConnection, event_id: str, meter: str, ws_id: str, quantity: float,
-                       job_id: str, occurred_at: datetime) -> None:
-    await conn.execute(
+                       job_id: str | None, occurred_at: datetime) -> None:
+    cur = await conn.execute(
         "INSERT INTO meter_readings (event_id, meter, workspace_id, quantity, job_id, occurred_at)"
         " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
         (event_id, meter, ws_id, quantity, job_id, occurred_at),
     )
+    if cur.rowcount:
+        metrics.METERED.labels(meter).inc(quantity)
 
 
 # Signup and email verification.
@@ -198,7 +201,9 @@ async def email_taken(conn: AsyncConnection, email: str) -> bool:
 # Concurrency slots.
 
 async def expire_slots(conn: AsyncConnection, ws_id: str) -> None:
-    await conn.execute("DELETE FROM active_jobs WHERE workspace_id = %s AND lease_expires_at <= now()", (ws_id,))
+    """Reclaims slots whose lease ran out (unconfirmed admissions are the sweeper's: it refunds them)."""
+    await conn.execute("DELETE FROM active_jobs WHERE workspace_id = %s AND lease_expires_at <= now() AND confirmed",
+                       (ws_id,))
 
 
 async def active_job_ids(conn: AsyncConnection, ws_id: str) -> list[str]:
@@ -217,11 +222,26 @@ async def take_slot(conn: AsyncConnection, job_id: str, ws_id: str, kind: str, l
 
 
 async def renew_slot(conn: AsyncConnection, job_id: str, lease_seconds: float) -> None:
+    """Extends the job's lease; an event of the job also confirms its admission."""
     await conn.execute(
-        "UPDATE active_jobs SET lease_expires_at = greatest(lease_expires_at, now() + make_interval(secs => %s))"
-        " WHERE job_id = %s",
+        "UPDATE active_jobs SET lease_expires_at = greatest(lease_expires_at, now() + make_interval(secs => %s)),"
+        " confirmed = true WHERE job_id = %s",
         (lease_seconds, job_id),
     )
+
+
+async def unconfirmed_slots(conn: AsyncConnection, older_than_seconds: float) -> list[str]:
+    """Jobs admitted more than `older_than_seconds` ago of which no event has come yet."""
+    cur = await conn.execute(
+        "SELECT job_id FROM active_jobs WHERE NOT confirmed AND created_at <= now() - make_interval(secs => %s)",
+        (older_than_seconds,),
+    )
+    return [r["job_id"] for r in await cur.fetchall()]
+
+
+async def lock_unconfirmed_slot(conn: AsyncConnection, job_id: str) -> dict | None:
+    cur = await conn.execute("SELECT * FROM active_jobs WHERE job_id = %s AND NOT confirmed FOR UPDATE", (job_id,))
+    return await cur.fetchone()
 
 
 async def release_slot(conn: AsyncConnection, job_id: str) -> None:

@@ -35,6 +35,8 @@ ATTEMPTS = metrics.WEBHOOK_ATTEMPTS
 ATTEMPT_SECONDS = metrics.WEBHOOK_ATTEMPT_SECONDS
 MAX_RETRY_AFTER_SECONDS = 24 * 3600.0
 IDLE_POLL_SECONDS = 0.5
+RECORD_BATCH_SECONDS = 0.005
+RECORD_BATCH_MAX = 200
 
 
 def retry_after_seconds(value: str | None, now: datetime) -> float | None:
@@ -119,6 +121,9 @@ class Dispatcher:
         self._unrecorded: set[str] = set()
         # Loop times of the retries this dispatcher scheduled, so it wakes for them on time.
         self._retries: list[float] = []
+        # Successful attempts waiting to be recorded together, and the task recording them.
+        self._successes: list[tuple[tuple, str | None, asyncio.Future]] = []
+        self._recorder: asyncio.Task | None = None
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         metrics.init_webhook_metrics()
@@ -210,20 +215,48 @@ class Dispatcher:
             status, retry_at = "dead_lettered", None
         else:
             status, retry_at = "pending", datetime.now(UTC) + timedelta(seconds=delay)
-        async with self.pool.connection() as conn, conn.transaction():
-            await store.record_attempt(conn, row["id"], attempt, outcome.started_at, outcome.status_code,
-                                       outcome.latency_ms, outcome.response_body, outcome.error, retry_at, status)
-            if row["endpoint_id"] is not None:
-                await self._track_endpoint(conn, row["endpoint_id"], outcome)
+        if outcome.ok:
+            await self._record_success(row, attempt, outcome)
+        else:
+            async with self.pool.connection() as conn, conn.transaction():
+                await store.record_attempt(conn, row["id"], attempt, outcome.started_at, outcome.status_code,
+                                           outcome.latency_ms, outcome.response_body, outcome.error, retry_at, status)
+                if row["endpoint_id"] is not None:
+                    await self._endpoint_failed(conn, row["endpoint_id"], outcome)
         self._unrecorded.discard(row["id"])
         if delay is not None:
             heapq.heappush(self._retries, asyncio.get_running_loop().time() + delay)
         ATTEMPTS.labels("retry" if status == "pending" else status).inc()
 
-    async def _track_endpoint(self, conn: AsyncConnection, endpoint_id: str, outcome: Outcome) -> None:
-        if outcome.ok:
-            await store.endpoint_succeeded(conn, endpoint_id)
-            return
+    async def _record_success(self, row: dict, attempt: int, outcome: Outcome) -> None:
+        """Successes are recorded together: the deliveries that finish within RECORD_BATCH_SECONDS of
+        each other share one transaction (one commit, one update of each endpoint), which is what
+        keeps a busy endpoint's deliveries from queueing on its row. Returns once it is committed."""
+        done = asyncio.get_running_loop().create_future()
+        self._successes.append(((row["id"], attempt, outcome.started_at, outcome.status_code, outcome.latency_ms,
+                                 outcome.response_body), row["endpoint_id"], done))
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.create_task(self._record_successes())
+        await done
+
+    async def _record_successes(self) -> None:
+        await asyncio.sleep(RECORD_BATCH_SECONDS)
+        while self._successes:
+            batch, self._successes = self._successes[:RECORD_BATCH_MAX], self._successes[RECORD_BATCH_MAX:]
+            try:
+                async with self.pool.connection() as conn, conn.transaction():
+                    await store.record_successes(conn, [attempt for attempt, _, _ in batch])
+                    await store.endpoints_succeeded(conn, list({e for _, e, _ in batch if e is not None}))
+            except Exception as err:  # noqa: BLE001 - each delivery's task sees it (retried after its lease)
+                for _, _, done in batch:
+                    if not done.done():
+                        done.set_exception(err)
+            else:
+                for _, _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
+
+    async def _endpoint_failed(self, conn: AsyncConnection, endpoint_id: str, outcome: Outcome) -> None:
         disabled = await store.endpoint_failed(conn, endpoint_id, outcome.started_at,
                                                self.settings.disable_after_seconds)
         if disabled is not None:

@@ -187,10 +187,24 @@ async def record_attempt(conn: AsyncConnection, delivery_id: str, attempt: int, 
     )
 
 
-async def endpoint_succeeded(conn: AsyncConnection, endpoint_id: str) -> None:
-    await conn.execute(
-        "UPDATE webhook_endpoints SET last_delivery_at = now(), failing_since = NULL WHERE id = %s", (endpoint_id,)
-    )
+async def record_successes(conn: AsyncConnection, rows: list[tuple]) -> None:
+    """Stores many successful attempts at once: rows of (delivery_id, attempt, started_at,
+    status_code, latency_ms, response_body); their deliveries become delivered."""
+    async with conn.cursor() as cur:
+        await cur.executemany(
+            "INSERT INTO delivery_attempts (delivery_id, attempt, started_at, status_code, latency_ms, response_body)"
+            " VALUES (%s, %s, %s, %s, %s, %s)", rows)
+        await cur.executemany(
+            "UPDATE deliveries SET status = 'delivered', attempt_count = %s, next_attempt_at = NULL,"
+            " completed_at = now() WHERE id = %s", [(attempt, delivery_id) for delivery_id, attempt, *_ in rows])
+
+
+async def endpoints_succeeded(conn: AsyncConnection, endpoint_ids: list[str]) -> None:
+    """A success ends each endpoint's failure streak (ids in order, so concurrent batches never deadlock)."""
+    if endpoint_ids:
+        await conn.execute(
+            "UPDATE webhook_endpoints SET last_delivery_at = now(), failing_since = NULL WHERE id = ANY(%s)",
+            (sorted(endpoint_ids),))
 
 
 async def endpoint_failed(conn: AsyncConnection, endpoint_id: str, started_at: datetime,

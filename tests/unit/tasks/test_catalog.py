@@ -26,8 +26,8 @@ def test_defaults_are_filled_and_common_fields_split_off():
 
 
 def test_every_violation_is_listed_with_its_path():
-    assert problems("super-resolution", {"scale": 7, "model": "enhance", "colour": 1, "webhook_url": "ftp://x"}) == {
-        "$.source_url": "required", "$.scale": "out_of_range", "$.model": "unsupported_model",
+    assert problems("super-resolution", {"scale": 7, "model": "best", "colour": 1, "webhook_url": "ftp://x"}) == {
+        "$.source_url": "required", "$.scale": "out_of_range", "$.model": "enum",
         "$.colour": "unknown_field", "$.webhook_url": "invalid_url"}
     assert problems("super-resolution", {"source_url": SRC, "scale": 1.5}) == {"$.scale": "invalid_type"}
 
@@ -41,17 +41,16 @@ def test_flags_we_cannot_honour_are_accepted_off_and_refused_on():
 
 
 def test_unsupported_and_unknown_types_are_refused():
-    assert problems("remove-background", {"source_url": SRC}) == {"$.type": "unsupported_task_type"}
-    assert problems("gaze-redirect", {"source_url": SRC}) == {"$.type": "unsupported_task_type"}
     assert problems("upscale", {"source_url": SRC}) == {"$.type": "unknown_task_type"}
 
 
 def test_capabilities_say_supported_only_for_what_validation_accepts():
     tasks = {row["type"]: row for row in catalog.describe()["tasks"]}
-    assert {t for t, row in tasks.items() if row["supported"]} == {"transcribe", "super-resolution"}
+    assert {t for t, row in tasks.items() if row["supported"]} == {"transcribe", "super-resolution",
+                                                                    "remove-background", "gaze-redirect"}
     assert tasks["transcribe"]["params"]["speaker_labels"]["supported"] is False
     assert tasks["super-resolution"]["params"]["model"]["values"] == {"fast": {"supported": True},
-                                                                       "enhance": {"supported": False}}
+                                                                       "enhance": {"supported": True}}
 
 
 def test_srt_and_vtt_renditions():

@@ -192,7 +192,11 @@ LIMITS = {
     "text_length": {"max": 20000},
     "font_size": {"exclusive_min": 0, "max": 2000},
     "url_max_length": 2083,
+    # metadata is echoed on every job view, list page and webhook: bounded as compact JSON (UTF-8).
+    "metadata_bytes": {"max": 16 * 1024},
     "source_max_bytes": 5 * 1024**3,
+    # Decoded frames of a source: 128 MP (108 MP photos pass; a 16k x 16k bomb does not).
+    "source_max_pixels": 128 * 1024 * 1024,
     "speed": {"min": 0.25, "max": 4},
     "volume": {"min": 0, "max": 100},
     "opacity": {"min": 0, "max": 100},

@@ -7,6 +7,8 @@ import subprocess
 from dataclasses import dataclass
 from fractions import Fraction
 
+from .catalog import LIMITS
+
 
 class ProbeError(Exception):
     """ffprobe could not read the file as media."""
@@ -37,22 +39,29 @@ def _rate(text: str | None) -> float | None:
 
 
 def probe(path: str, timeout: float = 30.0) -> SourceInfo:
-    """Run ffprobe on `path` and summarise its first video and audio streams."""
+    """Run ffprobe on `path` and summarise its first video and audio streams. Frames over
+    LIMITS["source_max_pixels"] are refused before anything decodes them (a few bytes can declare
+    huge ones). Messages never name the local path."""
     command = [
         "ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", path,
     ]
     try:
         completed = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired as exc:
-        raise ProbeError(f"ffprobe timed out on {path}") from exc
+        raise ProbeError("ffprobe timed out on the source") from exc
     if completed.returncode != 0:
-        raise ProbeError(completed.stderr.strip() or f"ffprobe failed on {path}")
+        raise ProbeError(completed.stderr.strip().replace(path, "the source") or "ffprobe failed on the source")
     data = json.loads(completed.stdout or "{}")
     streams = data.get("streams", [])
     video = next((s for s in streams if s.get("codec_type") == "video"), None)
+    if video is not None and not (video.get("width") and video.get("height")):
+        video = None  # no frame size FFmpeg accepts (e.g. 100k x 100k declared): nothing to decode
     audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
     if video is None and audio is None:
-        raise ProbeError(f"no audio or video stream in {path}")
+        raise ProbeError("no decodable audio or video stream in the source")
+    if video is not None and video["width"] * video["height"] > LIMITS["source_max_pixels"]:
+        raise ProbeError(f"frames of {video['width']}x{video['height']} are over the limit of "
+                         f"{LIMITS['source_max_pixels']} pixels")
     fmt = data.get("format", {})
     duration_text = fmt.get("duration") or (video or audio or {}).get("duration")
     return SourceInfo(

@@ -7,6 +7,7 @@ and the invariants of §A5.8 are checked. A spec with no error-severity violatio
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -175,6 +176,11 @@ def _check(report: _Report, spec: Any, value: Any, path: str) -> Any:
             return None
         if not isinstance(value, str) or not 1 <= len(value) <= catalog.LIMITS["url_max_length"]:
             report.error(path, "invalid_type", f"must be a URL of 1–{catalog.LIMITS['url_max_length']} characters")
+            return None
+        try:
+            urlsplit(value)
+        except ValueError:  # e.g. an unclosed or invalid [IPv6] host
+            report.error(path, "invalid_format", "must be a valid URL")
             return None
         return value
     raise TypeError(spec)
@@ -560,6 +566,9 @@ def _canvas_checks(report: _Report, spec: dict, top: dict) -> None:
                     report.error(f"$.metadata.{key}", "invalid_type", "metadata values must be strings")
                 else:
                     top["metadata"][key] = value
+            limit = catalog.LIMITS["metadata_bytes"]["max"]
+            if len(json.dumps(top["metadata"], separators=(",", ":"), ensure_ascii=False).encode()) > limit:
+                report.error("$.metadata", "limit_exceeded", f"must be at most {limit} bytes as JSON")
 
 
 def _timeline_checks(report: _Report, top: dict, elements: list[tuple[int, dict]]) -> None:

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import descriptor_pb2 as google_dot_protobuf_dot_descriptor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"framelane/api/v1/annotations.proto\x12\x10\x66ramelane.api.v1\x1a google/protobuf/descriptor.proto\"\\\n\x0cMethodPolicy\x12\x0e\n\x06public\x18\x01 \x01(\x08\x12\x16\n\x0esuccess_status\x18\x02 \x01(\x05\x12\x12\n\nrate_class\x18\x03 \x01(\t\x12\x10\n\x08internal\x18\x04 \x01(\x08\"\xe8\x01\n\x0b\x46ieldSchema\x12\x0c\n\x04\x65num\x18\x01 \x03(\t\x12\x0e\n\x06\x66ormat\x18\x02 \x01(\t\x12\x12\n\nvalue_type\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x14\n\x07minimum\x18\x05 \x01(\x01H\x00\x88\x01\x01\x12\x14\n\x07maximum\x18\x06 \x01(\x01H\x01\x88\x01\x01\x12\x17\n\nmin_length\x18\x07 \x01(\x05H\x02\x88\x01\x01\x12\x17\n\nmax_length\x18\x08 \x01(\x05H\x03\x88\x01\x01\x42\n\n\x08_minimumB\n\n\x08_maximumB\r\n\x0b_min_lengthB\r\n\x0b_max_length\"\x1e\n\rServicePolicy\x12\r\n\x05owner\x18\x01 \x01(\t:Z\n\x0eservice_policy\x12\x1f.google.protobuf.ServiceOptions\x18\xbb\x8e\x03 \x01(\x0b\x32\x1f.framelane.api.v1.ServicePolicy:W\n\rmethod_policy\x12\x1e.google.protobuf.MethodOptions\x18\xb9\x8e\x03 \x01(\x0b\x32\x1e.framelane.api.v1.MethodPolicy:T\n\x0c\x66ield_schema\x12\x1d.google.protobuf.FieldOptions\x18\xba\x8e\x03 \x01(\x0b\x32\x1d.framelane.api.v1.FieldSchemab\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"framelane/api/v1/annotations.proto\x12\x10\x66ramelane.api.v1\x1a google/protobuf/descriptor.proto\"q\n\x0cMethodPolicy\x12\x0e\n\x06public\x18\x01 \x01(\x08\x12\x16\n\x0esuccess_status\x18\x02 \x01(\x05\x12\x12\n\nrate_class\x18\x03 \x01(\t\x12\x10\n\x08internal\x18\x04 \x01(\x08\x12\x13\n\x0bidempotency\x18\x05 \x01(\t\"\xe8\x01\n\x0b\x46ieldSchema\x12\x0c\n\x04\x65num\x18\x01 \x03(\t\x12\x0e\n\x06\x66ormat\x18\x02 \x01(\t\x12\x12\n\nvalue_type\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x14\n\x07minimum\x18\x05 \x01(\x01H\x00\x88\x01\x01\x12\x14\n\x07maximum\x18\x06 \x01(\x01H\x01\x88\x01\x01\x12\x17\n\nmin_length\x18\x07 \x01(\x05H\x02\x88\x01\x01\x12\x17\n\nmax_length\x18\x08 \x01(\x05H\x03\x88\x01\x01\x42\n\n\x08_minimumB\n\n\x08_maximumB\r\n\x0b_min_lengthB\r\n\x0b_max_length\"\x1e\n\rServicePolicy\x12\r\n\x05owner\x18\x01 \x01(\t:Z\n\x0eservice_policy\x12\x1f.google.protobuf.ServiceOptions\x18\xbb\x8e\x03 \x01(\x0b\x32\x1f.framelane.api.v1.ServicePolicy:W\n\rmethod_policy\x12\x1e.google.protobuf.MethodOptions\x18\xb9\x8e\x03 \x01(\x0b\x32\x1e.framelane.api.v1.MethodPolicy:T\n\x0c\x66ield_schema\x12\x1d.google.protobuf.FieldOptions\x18\xba\x8e\x03 \x01(\x0b\x32\x1d.framelane.api.v1.FieldSchemab\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,9 +33,9 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'framelane.api.v1.annotation
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_METHODPOLICY']._serialized_start=90
-  _globals['_METHODPOLICY']._serialized_end=182
-  _globals['_FIELDSCHEMA']._serialized_start=185
-  _globals['_FIELDSCHEMA']._serialized_end=417
-  _globals['_SERVICEPOLICY']._serialized_start=419
-  _globals['_SERVICEPOLICY']._serialized_end=449
+  _globals['_METHODPOLICY']._serialized_end=203
+  _globals['_FIELDSCHEMA']._serialized_start=206
+  _globals['_FIELDSCHEMA']._serialized_end=438
+  _globals['_SERVICEPOLICY']._serialized_start=440
+  _globals['_SERVICEPOLICY']._serialized_end=470
 # @@protoc_insertion_point(module_scope)

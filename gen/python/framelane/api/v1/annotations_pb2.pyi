@@ -14,16 +14,18 @@ FIELD_SCHEMA_FIELD_NUMBER: _ClassVar[int]
 field_schema: _descriptor.FieldDescriptor
 
 class MethodPolicy(_message.Message):
-    __slots__ = ("public", "success_status", "rate_class", "internal")
+    __slots__ = ("public", "success_status", "rate_class", "internal", "idempotency")
     PUBLIC_FIELD_NUMBER: _ClassVar[int]
     SUCCESS_STATUS_FIELD_NUMBER: _ClassVar[int]
     RATE_CLASS_FIELD_NUMBER: _ClassVar[int]
     INTERNAL_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_FIELD_NUMBER: _ClassVar[int]
     public: bool
     success_status: int
     rate_class: str
     internal: bool
-    def __init__(self, public: _Optional[bool] = ..., success_status: _Optional[int] = ..., rate_class: _Optional[str] = ..., internal: _Optional[bool] = ...) -> None: ...
+    idempotency: str
+    def __init__(self, public: _Optional[bool] = ..., success_status: _Optional[int] = ..., rate_class: _Optional[str] = ..., internal: _Optional[bool] = ..., idempotency: _Optional[str] = ...) -> None: ...
 
 class FieldSchema(_message.Message):
     __slots__ = ("enum", "format", "value_type", "description", "minimum", "maximum", "min_length", "max_length")

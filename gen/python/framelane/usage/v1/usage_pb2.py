@@ -28,7 +28,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x66ramelane/usage/v1/usage.proto\x12\x12\x66ramelane.usage.v1\x1a\"framelane/api/v1/annotations.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x80\x01\n\x0f\x41\x64mitJobRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x16\n\x0erender_minutes\x18\x04 \x01(\x01\x12\x0f\n\x07\x63redits\x18\x05 \x01(\x05\x12\x10\n\x08workflow\x18\x06 \x01(\t\"_\n\x15TakeRateTokensRequest\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0c\n\x04plan\x18\x02 \x01(\t\x12\x12\n\nrate_class\x18\x03 \x01(\t\x12\x14\n\x0cwindow_start\x18\x04 \x01(\x03\"C\n\tRateGrant\x12\x0f\n\x07granted\x18\x01 \x01(\x05\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x16\n\x0ewindow_seconds\x18\x03 \x01(\x05\"#\n!CreateBillingPortalSessionRequest\".\n\x14\x42illingPortalSession\x12\x16\n\x03url\x18\x01 \x01(\tB\t\xd2\xf3\x18\x05\x12\x03uri\"\x17\n\x15PreviewInvoiceRequest\"o\n\x0bInvoiceLine\x12\x13\n\x0b\x64\x65scription\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x01\x12\x0c\n\x04unit\x18\x03 \x01(\t\x12\x17\n\x0funit_amount_usd\x18\x04 \x01(\x01\x12\x12\n\namount_usd\x18\x05 \x01(\x01\"\xf2\x01\n\x0eInvoicePreview\x12)\n\x04plan\x18\x01 \x01(\tB\x1b\xd2\xf3\x18\x17\n\x04\x66ree\n\x03pro\n\nenterprise\x12\x30\n\x0cperiod_start\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nperiod_end\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\x12.\n\x05lines\x18\x05 \x03(\x0b\x32\x1f.framelane.usage.v1.InvoiceLine\x12\x11\n\ttotal_usd\x18\x06 \x01(\x01\"R\n\x12\x41\x64mitRenderRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x16\n\x0erender_minutes\x18\x03 \x01(\x01\"\xb5\x01\n\tAdmission\x12\x46\n\x18render_minutes_remaining\x18\x01 \x01(\x0b\x32\x16.google.protobuf.ValueB\x0c\xd2\xf3\x18\x08\x1a\x06number\x12\x19\n\x11\x63oncurrency_limit\x18\x02 \x01(\x05\x12\x13\n\x0b\x61\x63tive_jobs\x18\x03 \x01(\x05\x12\x18\n\x10\x63redits_reserved\x18\x04 \x01(\x05\x12\x16\n\x0e\x63redit_balance\x18\x05 \x01(\x05\"N\n\x18GetWorkspaceUsageRequest\x12\'\n\x06period\x18\x01 \x01(\tB\x12\xd2\xf3\x18\x0e\n\x02\x37\x64\n\x03\x33\x30\x64\n\x03\x39\x30\x64H\x00\x88\x01\x01\x42\t\n\x07_period\"\xf4\x02\n\x0eWorkspaceUsage\x12\x30\n\x0cperiod_start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nperiod_end\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0erender_minutes\x18\x03 \x01(\x01\x12\x12\n\ntask_count\x18\x04 \x01(\x05\x12\x14\n\x0c\x65gress_bytes\x18\x05 \x01(\x01\x12)\n\x04plan\x18\x06 \x01(\tB\x1b\xd2\xf3\x18\x17\n\x04\x66ree\n\x03pro\n\nenterprise\x12\x42\n\x14render_minutes_limit\x18\x07 \x01(\x0b\x32\x16.google.protobuf.ValueB\x0c\xd2\xf3\x18\x08\x1a\x06number\x12\x1f\n\x17render_minutes_reserved\x18\x08 \x01(\x01\x12\x19\n\x11\x63oncurrency_limit\x18\t \x01(\x05\x12\x13\n\x0b\x61\x63tive_jobs\x18\n \x01(\x05\"\x13\n\x11GetCreditsRequest\"N\n\x15ReserveCreditsRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63redits\x18\x03 \x01(\x05\"7\n\x14SettleCreditsRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63redits\x18\x02 \x01(\x05\"&\n\x14RefundCreditsRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"^\n\x13GrantCreditsRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x10\n\x08grant_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63redits\x18\x03 \x01(\x05\x12\x0e\n\x06reason\x18\x04 \x01(\t\"\xdc\x01\n\rCreditBalance\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x0f\n\x07\x62\x61lance\x18\x02 \x01(\x05\x12\x18\n\x10\x63redits_reserved\x18\x03 \x01(\x05\x12\x17\n\x0f\x63redits_settled\x18\x04 \x01(\x05\x12\x18\n\x10\x63redits_refunded\x18\x05 \x01(\x05\x12\x1c\n\x14job_credits_reserved\x18\x06 \x01(\x05\x12\x1b\n\x13job_credits_settled\x18\x07 \x01(\x05\x12\x1c\n\x14job_credits_refunded\x18\x08 \x01(\x05\x32\xf0\t\n\x0cUsageService\x12\x82\x01\n\x11GetWorkspaceUsage\x12,.framelane.usage.v1.GetWorkspaceUsageRequest\x1a\".framelane.usage.v1.WorkspaceUsage\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/workspace/usage\x12^\n\x0b\x41\x64mitRender\x12&.framelane.usage.v1.AdmitRenderRequest\x1a\x1d.framelane.usage.v1.Admission\"\x08\xca\xf3\x18\x04\x08\x01 \x01\x12X\n\x08\x41\x64mitJob\x12#.framelane.usage.v1.AdmitJobRequest\x1a\x1d.framelane.usage.v1.Admission\"\x08\xca\xf3\x18\x04\x08\x01 \x01\x12\x64\n\x0eTakeRateTokens\x12).framelane.usage.v1.TakeRateTokensRequest\x1a\x1d.framelane.usage.v1.RateGrant\"\x08\xca\xf3\x18\x04\x08\x01 \x01\x12u\n\nGetCredits\x12%.framelane.usage.v1.GetCreditsRequest\x1a!.framelane.usage.v1.CreditBalance\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/workspace/credits\x12h\n\x0eReserveCredits\x12).framelane.usage.v1.ReserveCreditsRequest\x1a!.framelane.usage.v1.CreditBalance\"\x08\xca\xf3\x18\x04\x08\x01 \x01\x12\x66\n\rSettleCredits\x12(.framelane.usage.v1.SettleCreditsRequest\x1a!.framelane.usage.v1.CreditBalance\"\x08\xca\xf3\x18\x04\x08\x01 \x01\x12\x66\n\rRefundCredits\x12(.framelane.usage.v1.RefundCreditsRequest\x1a!.framelane.usage.v1.CreditBalance\"\x08\xca\xf3\x18\x04\x08\x01 \x01\x12\x64\n\x0cGrantCredits\x12\'.framelane.usage.v1.GrantCreditsRequest\x1a!.framelane.usage.v1.CreditBalance\"\x08\xca\xf3\x18\x04\x08\x01 \x01\x12\x9c\x01\n\x1a\x43reateBillingPortalSession\x12\x35.framelane.usage.v1.CreateBillingPortalSessionRequest\x1a(.framelane.usage.v1.BillingPortalSession\"\x1d\x82\xd3\xe4\x93\x02\x17\"\x12/v1/billing/portal:\x01*\x12\x84\x01\n\x0ePreviewInvoice\x12).framelane.usage.v1.PreviewInvoiceRequest\x1a\".framelane.usage.v1.InvoicePreview\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/billing/invoice/previewb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x66ramelane/usage/v1/usage.proto\x12\x12\x66ramelane.usage.v1\x1a\"framelane/api/v1/annotations.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x80\x01\n\x0f\x41\x64mitJobRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x16\n\x0erender_minutes\x18\x04 \x01(\x01\x12\x0f\n\x07\x63redits\x18\x05 \x01(\x05\x12\x10\n\x08workflow\x18\x06 \x01(\t\"_\n\x15TakeRateTokensRequest\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0c\n\x04plan\x18\x02 \x01(\t\x12\x12\n\nrate_class\x18\x03 \x01(\t\x12\x14\n\x0cwindow_start\x18\x04 \x01(\x03\"Y\n\tRateGrant\x12\x0f\n\x07granted\x18\x01 \x01(\x05\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x16\n\x0ewindow_seconds\x18\x03 \x01(\x05\x12\x14\n\x0cwindow_taken\x18\x04 \x01(\x05\"#\n!CreateBillingPortalSessionRequest\".\n\x14\x42illingPortalSession\x12\x16\n\x03url\x18\x01 \x01(\tB\t\xd2\xf3\x18\x05\x12\x03uri\"\x17\n\x15PreviewInvoiceRequest\"o\n\x0bInvoiceLine\x12\x13\n\x0b\x64\x65scription\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x01\x12\x0c\n\x04unit\x18\x03 \x01(\t\x12\x17\n\x0funit_amount_usd\x18\x04 \x01(\x01\x12\x12\n\namount_usd\x18\x05 \x01(\x01\"\xf2\x01\n\x0eInvoicePreview\x12)\n\x04plan\x18\x01 \x01(\tB\x1b\xd2\xf3\x18\x17\n\x04\x66ree\n\x03pro\n\nenterprise\x12\x30\n\x0cperiod_start\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nperiod_end\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x63urrency\x18\x04 \x01(\t\x12.\n\x05lines\x18\x05 \x03(\x0b\x32\x1f.framelane.usage.v1.InvoiceLine\x12\x11\n\ttotal_usd\x18\x06 \x01(\x01\"R\n\x12\x41\x64mitRenderRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x16\n\x0erender_minutes\x18\x03 \x01(\x01\"\xb5\x01\n\tAdmission\x12\x46\n\x18render_minutes_remaining\x18\x01 \x01(\x0b\x32\x16.google.protobuf.ValueB\x0c\xd2\xf3\x18\x08\x1a\x06number\x12\x19\n\x11\x63oncurrency_limit\x18\x02 \x01(\x05\x12\x13\n\x0b\x61\x63tive_jobs\x18\x03 \x01(\x05\x12\x18\n\x10\x63redits_reserved\x18\x04 \x01(\x05\x12\x16\n\x0e\x63redit_balance\x18\x05 \x01(\x05\"N\n\x18GetWorkspaceUsageRequest\x12\'\n\x06period\x18\x01 \x01(\tB\x12\xd2\xf3\x18\x0e\n\x02\x37\x64\n\x03\x33\x30\x64\n\x03\x39\x30\x64H\x00\x88\x01\x01\x42\t\n\x07_period\"\xf4\x02\n\x0eWorkspaceUsage\x12\x30\n\x0cperiod_start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nperiod_end\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0erender_minutes\x18\x03 \x01(\x01\x12\x12\n\ntask_count\x18\x04 \x01(\x05\x12\x14\n\x0c\x65gress_bytes\x18\x05 \x01(\x01\x12)\n\x04plan\x18\x06 \x01(\tB\x1b\xd2\xf3\x18\x17\n\x04\x66ree\n\x03pro\n\nenterprise\x12\x42\n\x14render_minutes_limit\x18\x07 \x01(\x0b\x32\x16.google.protobuf.ValueB\x0c\xd2\xf3\x18\x08\x1a\x06number\x12\x1f\n\x17render_minutes_reserved\x18\x08 \x01(\x01\x12\x19\n\x11\x63oncurrency_limit\x18\t \x01(\x05\x12\x13\n\x0b\x61\x63tive_jobs\x18\n \x01(\x05\"\x13\n\x11GetCreditsRequest\"N\n\x15ReserveCreditsRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63redits\x18\x03 \x01(\x05\"7\n\x14SettleCreditsRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63redits\x18\x02 \x01(\x05\"&\n\x14RefundCreditsRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"^\n\x13GrantCreditsRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x10\n\x08grant_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63redits\x18\x03 \x01(\x05\x12\x0e\n\x06reason\x18\x04 \x01(\t\"\xdc\x01\n\rCreditBalance\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x0f\n\x07\x62\x61lance\x18\x02 \x01(\x05\x12\x18\n\x10\x63redits_reserved\x18\x03 \x01(\x05\x12\x17\n\x0f\x63redits_settled\x18\x04 \x01(\x05\x12\x18\n\x10\x63redits_refunded\x18\x05 \x01(\x05\x12\x1c\n\x14job_credits_reserved\x18\x06 \x01(\x05\x12\x1b\n\x13job_credits_settled\x18\x07 \x01(\x05\x12\x1c\n\x14job_credits_refunded\x18\x08 \x01(\x05\x32\xf0\t\n\x0cUsageService\x12\x82\x01\n\x11GetWorkspaceUsage\x12,.framelane.usage.v1.GetWorkspaceUsageRequest\x1a\".framelane.usage.v1.WorkspaceUsage\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/workspace/usage\x12^\n\x0b\x41\x64mitRender\x12&.framelane.usage.v1.AdmitRenderRequest\x1a\x1d.framelane.usage.v1.Admission\"\x08\xca\xf3\x18\x04\x08\x01 \x01\x12X\n\x08\x41\x64mitJob\x12#.framelane.usage.v1.AdmitJobRequest\x1a\x1d.framelane.usage.v1.Admission\"\x08\xca\xf3\x18\x04\x08\x01 \x01\x12\x64\n\x0eTakeRateTokens\x12).framelane.usage.v1.TakeRateTokensRequest\x1a\x1d.framelane.usage.v1.RateGrant\"\x08\xca\xf3\x18\x04\x08\x01 \x01\x12u\n\nGetCredits\x12%.framelane.usage.v1.GetCreditsRequest\x1a!.framelane.usage.v1.CreditBalance\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/workspace/credits\x12h\n\x0eReserveCredits\x12).framelane.usage.v1.ReserveCreditsRequest\x1a!.framelane.usage.v1.CreditBalance\"\x08\xca\xf3\x18\x04\x08\x01 \x01\x12\x66\n\rSettleCredits\x12(.framelane.usage.v1.SettleCreditsRequest\x1a!.framelane.usage.v1.CreditBalance\"\x08\xca\xf3\x18\x04\x08\x01 \x01\x12\x66\n\rRefundCredits\x12(.framelane.usage.v1.RefundCreditsRequest\x1a!.framelane.usage.v1.CreditBalance\"\x08\xca\xf3\x18\x04\x08\x01 \x01\x12\x64\n\x0cGrantCredits\x12\'.framelane.usage.v1.GrantCreditsRequest\x1a!.framelane.usage.v1.CreditBalance\"\x08\xca\xf3\x18\x04\x08\x01 \x01\x12\x9c\x01\n\x1a\x43reateBillingPortalSession\x12\x35.framelane.usage.v1.CreateBillingPortalSessionRequest\x1a(.framelane.usage.v1.BillingPortalSession\"\x1d\x82\xd3\xe4\x93\x02\x17\"\x12/v1/billing/portal:\x01*\x12\x84\x01\n\x0ePreviewInvoice\x12).framelane.usage.v1.PreviewInvoiceRequest\x1a\".framelane.usage.v1.InvoicePreview\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/billing/invoice/previewb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -74,37 +74,37 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TAKERATETOKENSREQUEST']._serialized_start=314
   _globals['_TAKERATETOKENSREQUEST']._serialized_end=409
   _globals['_RATEGRANT']._serialized_start=411
-  _globals['_RATEGRANT']._serialized_end=478
-  _globals['_CREATEBILLINGPORTALSESSIONREQUEST']._serialized_start=480
-  _globals['_CREATEBILLINGPORTALSESSIONREQUEST']._serialized_end=515
-  _globals['_BILLINGPORTALSESSION']._serialized_start=517
-  _globals['_BILLINGPORTALSESSION']._serialized_end=563
-  _globals['_PREVIEWINVOICEREQUEST']._serialized_start=565
-  _globals['_PREVIEWINVOICEREQUEST']._serialized_end=588
-  _globals['_INVOICELINE']._serialized_start=590
-  _globals['_INVOICELINE']._serialized_end=701
-  _globals['_INVOICEPREVIEW']._serialized_start=704
-  _globals['_INVOICEPREVIEW']._serialized_end=946
-  _globals['_ADMITRENDERREQUEST']._serialized_start=948
-  _globals['_ADMITRENDERREQUEST']._serialized_end=1030
-  _globals['_ADMISSION']._serialized_start=1033
-  _globals['_ADMISSION']._serialized_end=1214
-  _globals['_GETWORKSPACEUSAGEREQUEST']._serialized_start=1216
-  _globals['_GETWORKSPACEUSAGEREQUEST']._serialized_end=1294
-  _globals['_WORKSPACEUSAGE']._serialized_start=1297
-  _globals['_WORKSPACEUSAGE']._serialized_end=1669
-  _globals['_GETCREDITSREQUEST']._serialized_start=1671
-  _globals['_GETCREDITSREQUEST']._serialized_end=1690
-  _globals['_RESERVECREDITSREQUEST']._serialized_start=1692
-  _globals['_RESERVECREDITSREQUEST']._serialized_end=1770
-  _globals['_SETTLECREDITSREQUEST']._serialized_start=1772
-  _globals['_SETTLECREDITSREQUEST']._serialized_end=1827
-  _globals['_REFUNDCREDITSREQUEST']._serialized_start=1829
-  _globals['_REFUNDCREDITSREQUEST']._serialized_end=1867
-  _globals['_GRANTCREDITSREQUEST']._serialized_start=1869
-  _globals['_GRANTCREDITSREQUEST']._serialized_end=1963
-  _globals['_CREDITBALANCE']._serialized_start=1966
-  _globals['_CREDITBALANCE']._serialized_end=2186
-  _globals['_USAGESERVICE']._serialized_start=2189
-  _globals['_USAGESERVICE']._serialized_end=3453
+  _globals['_RATEGRANT']._serialized_end=500
+  _globals['_CREATEBILLINGPORTALSESSIONREQUEST']._serialized_start=502
+  _globals['_CREATEBILLINGPORTALSESSIONREQUEST']._serialized_end=537
+  _globals['_BILLINGPORTALSESSION']._serialized_start=539
+  _globals['_BILLINGPORTALSESSION']._serialized_end=585
+  _globals['_PREVIEWINVOICEREQUEST']._serialized_start=587
+  _globals['_PREVIEWINVOICEREQUEST']._serialized_end=610
+  _globals['_INVOICELINE']._serialized_start=612
+  _globals['_INVOICELINE']._serialized_end=723
+  _globals['_INVOICEPREVIEW']._serialized_start=726
+  _globals['_INVOICEPREVIEW']._serialized_end=968
+  _globals['_ADMITRENDERREQUEST']._serialized_start=970
+  _globals['_ADMITRENDERREQUEST']._serialized_end=1052
+  _globals['_ADMISSION']._serialized_start=1055
+  _globals['_ADMISSION']._serialized_end=1236
+  _globals['_GETWORKSPACEUSAGEREQUEST']._serialized_start=1238
+  _globals['_GETWORKSPACEUSAGEREQUEST']._serialized_end=1316
+  _globals['_WORKSPACEUSAGE']._serialized_start=1319
+  _globals['_WORKSPACEUSAGE']._serialized_end=1691
+  _globals['_GETCREDITSREQUEST']._serialized_start=1693
+  _globals['_GETCREDITSREQUEST']._serialized_end=1712
+  _globals['_RESERVECREDITSREQUEST']._serialized_start=1714
+  _globals['_RESERVECREDITSREQUEST']._serialized_end=1792
+  _globals['_SETTLECREDITSREQUEST']._serialized_start=1794
+  _globals['_SETTLECREDITSREQUEST']._serialized_end=1849
+  _globals['_REFUNDCREDITSREQUEST']._serialized_start=1851
+  _globals['_REFUNDCREDITSREQUEST']._serialized_end=1889
+  _globals['_GRANTCREDITSREQUEST']._serialized_start=1891
+  _globals['_GRANTCREDITSREQUEST']._serialized_end=1985
+  _globals['_CREDITBALANCE']._serialized_start=1988
+  _globals['_CREDITBALANCE']._serialized_end=2208
+  _globals['_USAGESERVICE']._serialized_start=2211
+  _globals['_USAGESERVICE']._serialized_end=3475
 # @@protoc_insertion_point(module_scope)

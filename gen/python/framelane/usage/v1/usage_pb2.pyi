@@ -41,14 +41,16 @@ class TakeRateTokensRequest(_message.Message):
     def __init__(self, key_id: _Optional[str] = ..., plan: _Optional[str] = ..., rate_class: _Optional[str] = ..., window_start: _Optional[int] = ...) -> None: ...
 
 class RateGrant(_message.Message):
-    __slots__ = ("granted", "limit", "window_seconds")
+    __slots__ = ("granted", "limit", "window_seconds", "window_taken")
     GRANTED_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     WINDOW_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_TAKEN_FIELD_NUMBER: _ClassVar[int]
     granted: int
     limit: int
     window_seconds: int
-    def __init__(self, granted: _Optional[int] = ..., limit: _Optional[int] = ..., window_seconds: _Optional[int] = ...) -> None: ...
+    window_taken: int
+    def __init__(self, granted: _Optional[int] = ..., limit: _Optional[int] = ..., window_seconds: _Optional[int] = ..., window_taken: _Optional[int] = ...) -> None: ...
 
 class CreateBillingPortalSessionRequest(_message.Message):
     __slots__ = ()
