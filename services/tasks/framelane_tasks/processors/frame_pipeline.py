@@ -13,14 +13,9 @@ from fractions import Fraction
 from pathlib import Path
 
 from framelane_core.config import ROOT
-from framelane_renderer.engine import ProbeError, RenderCancelled, SourceInfo, probe, run_ffmpeg
-from framelane_tasks.processors import TaskFailed
+from framelane_renderer.engine import ProbeError, SourceInfo, probe, run_ffmpeg
+from framelane_tasks.processors import ModelRunnerError, TaskFailed, run_child
 
-LOG_TAIL_BYTES = 2000
-
-
-class ModelRunnerError(Exception):
-    """The model runner failed or is not installed (not the source's fault)."""
 
 
 def models_python() -> str:
@@ -89,25 +84,8 @@ async def run_model(source: Path, info: SourceInfo, image: bool, command: list[s
 
 
 async def _run_runner(argv: list[str], log: Path, cancel: asyncio.Event) -> None:
-    """Runs the model runner to completion; a cancel kills it at once (its output is thrown away)."""
-    # The services' PYTHONPATH and friends must not leak into the other environment.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    with log.open("wb") as stderr:
-        process = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.DEVNULL,
-                                                       stdout=asyncio.subprocess.DEVNULL, stderr=stderr, env=env)
-    waiter, cancelled = asyncio.ensure_future(process.wait()), asyncio.ensure_future(cancel.wait())
-    try:
-        done, _ = await asyncio.wait({waiter, cancelled}, return_when=asyncio.FIRST_COMPLETED)
-        if waiter not in done:
-            raise RenderCancelled("task cancelled")
-    finally:
-        cancelled.cancel()
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    if process.returncode != 0:
-        tail = log.read_bytes()[-LOG_TAIL_BYTES:].decode(errors="replace")
-        raise ModelRunnerError(f"the model runner exited with {process.returncode}: {tail}")
+    """The model runner as a child; the services' PYTHONPATH and friends must not leak into its environment."""
+    await run_child(argv, log, cancel, env={k: v for k, v in os.environ.items() if not k.startswith("PYTHON")})
 
 
 def _facts(log: Path) -> dict:

