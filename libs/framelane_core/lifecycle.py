@@ -40,6 +40,29 @@ class Resources:
         return self.channels[service]
 
 
+class Every:
+    """Background runner: awaits `tick()` every `interval` seconds until stopped; a failing tick is
+    logged and the next one runs."""
+
+    def __init__(self, interval: float, tick, what: str):
+        self.interval, self.tick, self.what = interval, tick, what
+        self._stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await asyncio.wait_for(self._stopping.wait(), self.interval)
+            except TimeoutError:
+                pass
+            try:
+                await self.tick()
+            except Exception:
+                log.warning("%s failed", self.what, exc_info=True)
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+
 class ServiceApp:
     """Base of every service's app.py. Subclasses set `name` and `migrations_package` and
     implement `wire(res)`: register servicers on res.server and return background coroutines."""

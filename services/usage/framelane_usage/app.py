@@ -10,16 +10,16 @@ from framelane_core import capabilities, db, metrics
 from framelane_core.bus import IdempotentConsumer
 from framelane_core.auth import CachedAuthenticator
 from framelane_core.config import Settings
-from framelane_core.lifecycle import Resources, ServiceApp
+from framelane_core.lifecycle import Every, Resources, ServiceApp
 from framelane_core.ratelimit import WINDOW_SECONDS, RateLimiter
 from framelane_usage import store
 from framelane_usage.billing import Billing
 from framelane_usage.credits import Credits
 from framelane_usage.limits import RateWindows
 from framelane_usage.mail import Mailer
-from framelane_usage.metering import CONCURRENCY_RETRY_AFTER_SECONDS, PLANS, AdmissionSweeper, Meters
+from framelane_usage.metering import CONCURRENCY_RETRY_AFTER_SECONDS, PLANS, Meters
 from framelane_usage.service import OTP_LOCK_SECONDS, OTP_MAX_ATTEMPTS, OTP_TTL_SECONDS
-from framelane_usage.service import KEY_PREFIX, Accounts, LastUsedFlusher, hash_key
+from framelane_usage.service import KEY_PREFIX, Accounts, hash_key
 from framelane_usage.servicer import AccountServicer, BeatUsageServicer, UsageServicer
 
 def describe() -> dict:
@@ -109,7 +109,11 @@ class UsageApp(ServiceApp):
                                    "framelane.tasks.v1.task.>", meters.on_job_event)
         egress = IdempotentConsumer(res.pool, res.js, "usage-meter-egress", "gateway",
                                     "framelane.gateway.v1.egress.>", meters.on_egress_event)
-        return [LastUsedFlusher(self.accounts), renders, tasks, egress, AdmissionSweeper(meters)]
+        # last_used_at of keys, batched; admissions no event of their job confirmed, given back.
+        flusher = Every(5.0, self.accounts.flush_last_used, "last_used_at flush")
+        sweeper = Every(max(meters.confirm_seconds / 4, 0.5), meters.release_unconfirmed,
+                        "releasing unconfirmed admissions")
+        return [flusher, renders, tasks, egress, sweeper]
 
 
 DEV_CREDITS = 100_000

@@ -13,7 +13,6 @@ Admission commits here before the job's create commits in its own service, so th
 event confirms it; an admission no event confirmed within `confirm_seconds` belongs to a create that
 failed after it (rolled back, or its process died), and its slot, minutes and credits are given back."""
 
-import asyncio
 import copy
 import json
 import logging
@@ -267,27 +266,3 @@ def _job_id(event) -> str:
         event.payload.Unpack(job)
         return job.id
     return ""
-
-
-class AdmissionSweeper:
-    """Background runner: releases unconfirmed admissions (Meters.release_unconfirmed) every
-    quarter of the confirmation period."""
-
-    def __init__(self, meters: Meters):
-        self.meters = meters
-        self.interval = max(meters.confirm_seconds / 4, 0.5)
-        self._stopping = asyncio.Event()
-
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await asyncio.wait_for(self._stopping.wait(), self.interval)
-            except TimeoutError:
-                pass
-            try:
-                await self.meters.release_unconfirmed()
-            except Exception:
-                log.warning("releasing unconfirmed admissions failed", exc_info=True)
-
-    def stop(self) -> None:
-        self._stopping.set()

@@ -1,6 +1,5 @@
 """Domain logic of workspaces, API keys and usage periods."""
 
-import asyncio
 import hashlib
 import hmac
 import logging
@@ -217,28 +216,6 @@ class Accounts:
         batch, self._last_used = self._last_used, {}
         async with self.pool.connection() as conn:
             await store.touch_keys(conn, batch)
-
-
-class LastUsedFlusher:
-    """Background runner: flushes last_used_at every few seconds and once more on stop."""
-
-    def __init__(self, accounts: Accounts, interval: float = 5.0):
-        self.accounts, self.interval = accounts, interval
-        self._stopping = asyncio.Event()
-
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await asyncio.wait_for(self._stopping.wait(), self.interval)
-            except TimeoutError:
-                pass
-            try:
-                await self.accounts.flush_last_used()
-            except Exception:
-                log.warning("last_used_at flush failed", exc_info=True)
-
-    def stop(self) -> None:
-        self._stopping.set()
 
 
 def usage_period(period: str | None, now: datetime | None = None) -> tuple[datetime, datetime]:
