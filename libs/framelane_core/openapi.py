@@ -1,5 +1,6 @@
 """OpenAPI 3.1 for the REST faces, generated from the descriptor set (never hand-written)."""
 
+import copy
 import json
 from pathlib import Path
 
@@ -63,6 +64,19 @@ class _Builder:
         if key not in self.schemas:
             self.schemas[key] = {}  # placeholder breaks recursion
             self.schemas[key] = self.message_schema(type_name)
+        return {"$ref": f"#/components/schemas/{key}"}
+
+    def beatapi_error(self) -> dict:
+        """The BeatAPI face's error envelope: the native one, whose `details` is left out when there
+        are none (the edge drops a null one) instead of being null."""
+        key = "beatapi_ErrorEnvelope"
+        if key not in self.schemas:
+            self.ref("framelane.api.v1.ErrorEnvelope")
+            body = copy.deepcopy(self.schemas["framelane_api_v1_ErrorBody"])
+            body["required"] = [name for name in body.get("required", []) if name != "details"]
+            self.schemas["beatapi_ErrorBody"] = body
+            self.schemas[key] = {"type": "object", "properties": {"error": {"$ref": "#/components/schemas/beatapi_ErrorBody"}},
+                                 "required": ["error"]}
         return {"$ref": f"#/components/schemas/{key}"}
 
     def message_schema(self, type_name: str, skip: set[str] = frozenset()) -> dict:
@@ -159,8 +173,9 @@ class _Builder:
                 "description": "Success",
                 "content": {"application/json": {"schema": self.ref(route.output_type)}},
             }
-        error = {"description": "Error", "content": {"application/json": {"schema": self.ref("framelane.api.v1.ErrorEnvelope")}}}
-        op["responses"]["default"] = error
+        beatapi = route.service.split(".")[1] == "beatapi"
+        envelope = self.beatapi_error() if beatapi else self.ref("framelane.api.v1.ErrorEnvelope")
+        op["responses"]["default"] = {"description": "Error", "content": {"application/json": {"schema": envelope}}}
         if route.public:
             op["security"] = []
         return op
