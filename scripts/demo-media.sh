@@ -12,5 +12,8 @@ gen logo.png -f lavfi -i color=0x2060ff:s=320x180:d=1 -frames:v 1
 gen music.wav -f lavfi -i "sine=f=220:d=10,volume=0.5"
 # 20 s of a plucked note on every beat at 120 BPM: what the music-video workflow cuts on.
 gen beat.wav -f lavfi -i "aevalsrc=0.6*sin(2*PI*220*t)*exp(-12*mod(t\,0.5)):s=44100:d=20"
+# Speech for the transcribe example (espeak-ng comes with scripts/install-system-deps.sh).
+[ -f "$dir/speech.wav" ] || espeak-ng -s 140 -w "$dir/speech.wav" \
+  "Framelane turns one JSON request into a finished video. It also transcribes speech like this."
 echo "serving $dir on http://127.0.0.1:8000 (Ctrl-C stops)"
 exec .venv/bin/python -m http.server 8000 --bind 127.0.0.1 --directory "$dir"
