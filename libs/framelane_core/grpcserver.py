@@ -36,6 +36,15 @@ class _Headers:
 _owed: ContextVar[_Headers | None] = ContextVar("framelane_owed_headers", default=None)
 
 
+def _take_owed() -> list[tuple[str, str]]:
+    """The headers this RPC still owes (empty once they went out with some initial metadata)."""
+    owed = _owed.get()
+    if owed is None or owed.sent:
+        return []
+    owed.sent = True
+    return owed.headers
+
+
 def stores_responses(full_method: str) -> bool:
     """True for an authenticated POST route whose Idempotency-Key the interceptor honours by storing
     its response (method_policy.idempotency unset); job creations do it themselves ("transaction")."""
@@ -84,11 +93,7 @@ async def set_http_status(context: grpc.aio.ServicerContext, status: int, locati
     """Asks the REST gateway to answer `status` (201, 202, 204, 302...) for this success, with a
     Location header for redirects."""
     headers = [(HTTP_STATUS_HEADER, str(status))] + ([("location", location)] if location else [])
-    owed = _owed.get()
-    if owed is not None and not owed.sent:
-        headers += owed.headers
-        owed.sent = True
-    await context.send_initial_metadata(headers)
+    await context.send_initial_metadata(headers + _take_owed())
 
 
 # What a request deserializer answers for bytes that are no message of its type (the transcoder
@@ -214,9 +219,8 @@ class CoreInterceptor(grpc.aio.ServerInterceptor):
                                                    inner)
                 else:
                     reply = await inner(request, context)
-                owed = _owed.get()
-                if owed is not None and not owed.sent:
-                    await context.send_initial_metadata(owed.headers)
+                if owed := _take_owed():
+                    await context.send_initial_metadata(owed)
                 return reply
             except FramelaneError as err:
                 code = err.grpc_code
@@ -260,10 +264,8 @@ class CoreInterceptor(grpc.aio.ServerInterceptor):
     @staticmethod
     async def _abort(context, err: FramelaneError, request_id: str):
         status = to_status(err, request_id)
-        owed = _owed.get()
-        if owed is not None and not owed.sent:  # errors report the key's budget too
-            owed.sent = True
-            await context.send_initial_metadata(owed.headers)
+        if owed := _take_owed():  # errors report the key's budget too
+            await context.send_initial_metadata(owed)
         await context.abort(
             err.grpc_code, err.message,
             trailing_metadata=(("grpc-status-details-bin", status.SerializeToString()),),

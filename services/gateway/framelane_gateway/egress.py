@@ -6,12 +6,12 @@ Counts live in memory until JetStream acknowledged them. A report that failed (N
 published again with the same event id, so JetStream's duplicate window drops a second copy. A
 gateway killed between reports loses at most the last interval's counts."""
 
-import asyncio
 import logging
 from collections import defaultdict
 
 from framelane.gateway.v1 import events_pb2
 from framelane_core import bus, metrics
+from framelane_core.lifecycle import Every
 
 log = logging.getLogger(__name__)
 SERVICE = "gateway"
@@ -22,10 +22,10 @@ class EgressMeter:
     """Background runner: add() counts, run() reports every `interval` seconds, stop() reports the rest."""
 
     def __init__(self, js, interval: float = 5.0):
-        self.js, self.interval = js, interval
+        self.js = js
         self._counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         self._unsent: list = []  # events built but not yet acknowledged
-        self._stopping = asyncio.Event()
+        self._every = Every(interval, self.report, "egress report")  # its last tick follows stop()
 
     def add(self, workspace: str, nbytes: int) -> None:
         if not workspace or nbytes <= 0:
@@ -37,12 +37,7 @@ class EgressMeter:
 
     async def run(self) -> None:
         await bus.ensure_stream(self.js, SERVICE)
-        while not self._stopping.is_set():
-            try:
-                await asyncio.wait_for(self._stopping.wait(), self.interval)
-            except TimeoutError:
-                pass
-            await self.report()
+        await self._every.run()
 
     async def report(self) -> None:
         """Turns the counts into events and publishes every unsent one (in order)."""
@@ -61,4 +56,4 @@ class EgressMeter:
             self._unsent.pop(0)
 
     def stop(self) -> None:
-        self._stopping.set()
+        self._every.stop()

@@ -25,19 +25,11 @@ from framelane_core.storage import LocalStorage
 from psycopg_pool import AsyncConnectionPool
 
 from framelane_renderer import engine, events, staging, store
-from framelane_renderer.sources import fetch_all
+from framelane_renderer.sources import fetch_all, source_urls
 
 
 # How long a render waits for an upload it uses to complete: an upload link lives an hour.
 UPLOAD_WAIT_SECONDS = 3600 + 60
-
-
-def source_urls(spec: dict) -> list[tuple[str, str]]:
-    """(JSON path, URL) of every source a normalized spec fetches."""
-    urls = [("$.background_image_url", spec["background_image_url"])] if spec.get("background_image_url") else []
-    urls += [(f"$.elements[{i}].source_url", e["source_url"]) for i, e in enumerate(spec.get("elements", []))
-             if e.get("source_url")]
-    return urls
 
 
 def estimated_duration(spec: dict) -> float:

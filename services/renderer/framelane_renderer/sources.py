@@ -9,6 +9,14 @@ from framelane_core.sources import fetch_source
 from framelane_renderer import engine
 
 
+def source_urls(spec: dict) -> list[tuple[str, str]]:
+    """(JSON path, URL) of every source a normalized spec fetches."""
+    urls = [("$.background_image_url", spec["background_image_url"])] if spec.get("background_image_url") else []
+    urls += [(f"$.elements[{i}].source_url", e["source_url"]) for i, e in enumerate(spec.get("elements", []))
+             if e.get("source_url")]
+    return urls
+
+
 async def fetch_all(urls: list[str], cache_dir: Path, allow: Allow, storage=None) -> dict[str, engine.SourceInfo]:
     """Every distinct URL fetched concurrently and probed: url → SourceInfo."""
     cache_dir.mkdir(parents=True, exist_ok=True)

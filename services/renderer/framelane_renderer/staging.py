@@ -18,13 +18,16 @@ import asyncio
 import logging
 import mimetypes
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from framelane_core.errors import FramelaneError
 from framelane_core.fetch import Allow
+from framelane_core.lifecycle import Every
 from framelane_core.sources import fetch_source
 from framelane_renderer import events, store
+from framelane_renderer.sources import source_urls
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
@@ -36,14 +39,12 @@ HELD_RENEW_SECONDS = 300  # a waiting render's render.held event renews its admi
 
 def external_sources(spec: dict, storage) -> list[str]:
     """Distinct source URLs of the spec that are not signed links to our own storage."""
-    urls = [spec.get("background_image_url")] + [e.get("source_url") for e in spec.get("elements", [])]
-    return sorted({u for u in urls if u and storage.local_key_for(u) is None})
+    return sorted({u for _, u in source_urls(spec) if storage.local_key_for(u) is None})
 
 
 def pending_uploads(spec: dict, storage) -> list[str]:
     """Keys of our own uploads the spec uses whose bytes have not arrived yet."""
-    urls = [spec.get("background_image_url")] + [e.get("source_url") for e in spec.get("elements", [])]
-    keys = {storage.local_key_for(u) for u in urls if u}
+    keys = {storage.local_key_for(u) for _, u in source_urls(spec)}
     return sorted(k for k in keys if k and k.startswith("uploads/") and storage.stat(k) is None)
 
 
@@ -62,20 +63,10 @@ class Stager:
 
     def __init__(self, pool, storage, allow: Allow, work_dir: Path, job):
         self.pool, self.storage, self.allow, self.work_dir, self.job = pool, storage, allow, work_dir, job
-        self._stopping = asyncio.Event()
+        self._every = Every(POLL_SECONDS, self.stage_once, "staging")
 
     async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await self.stage_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.warning("staging failed; retrying", exc_info=True)
-            try:
-                await asyncio.wait_for(self._stopping.wait(), POLL_SECONDS)
-            except TimeoutError:
-                pass
+        await self._every.run()
 
     async def stage_once(self) -> int:
         async with self.pool.connection() as conn, conn.transaction():
@@ -93,13 +84,10 @@ class Stager:
             return
         pending = await asyncio.to_thread(pending_uploads, spec, self.storage)
         if pending and row["status"] == "queued":
-            async with self.pool.connection() as conn:
-                cur = await conn.execute("SELECT hold_until < now() AS expired FROM renders WHERE id = %s", (row["id"],))
-                if (await cur.fetchone())["expired"]:
-                    await self._fail(row, "source_not_found", "An uploaded source was never completed: "
-                                     f"{pending[0]} has no bytes and its upload link has expired.")
-                    return
-        if row["status"] == "queued" and pending:
+            if row["hold_until"] < datetime.now(UTC):
+                await self._fail(row, "source_not_found", "An uploaded source was never completed: "
+                                 f"{pending[0]} has no bytes and its upload link has expired.")
+                return
             async with self.pool.connection() as conn, conn.transaction():  # still waiting: look again soon
                 await conn.execute("UPDATE renders SET stage_lease = now() + make_interval(secs => %s) WHERE id = %s",
                                    (POLL_SECONDS, row["id"]))
@@ -143,4 +131,4 @@ class Stager:
         await asyncio.to_thread(self.storage.delete_prefix, f"renders/{row['id']}")
 
     def stop(self) -> None:
-        self._stopping.set()
+        self._every.stop()

@@ -24,8 +24,7 @@ from framelane_core.jobqueue import JobWorker
 from framelane_core.jobs import job_message
 from framelane_core.storage import LocalStorage
 from framelane_renderer import engine, events, store
-from framelane_renderer.service import source_urls
-from framelane_renderer.sources import fetch_all
+from framelane_renderer.sources import fetch_all, source_urls
 
 log = logging.getLogger(__name__)
 STILL_FORMATS = {"png", "jpg"}

@@ -11,7 +11,7 @@ from pathlib import Path
 from framelane_renderer.engine import run_ffmpeg
 from framelane_tasks.processors import Result
 from framelane_tasks.processors.frame_pipeline import probe_visual, run_model
-from framelane_tasks.processors.super_resolution import MP4_AUDIO, _is_image
+from framelane_tasks.processors.super_resolution import MP4_AUDIO, is_image
 
 MP4_VIDEO = {"h264", "hevc", "vp9", "av1", "mpeg4"}
 H264 = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p"]
@@ -21,7 +21,7 @@ async def run(source: Path, params: dict, workdir: Path, progress, cancel: async
     await progress(0.0, "analyzing")
     info = await probe_visual(source, "redirect")
     intensity = float(params.get("intensity", 1))
-    if _is_image(info):
+    if is_image(info):
         output = workdir / "output.png"
         facts = await run_model(source, info, True, ["gaze-redirect", "--intensity", str(intensity)], "rgb24",
                                 ["-frames:v", "1", "-pix_fmt", "rgb24", str(output)], workdir, progress, cancel)

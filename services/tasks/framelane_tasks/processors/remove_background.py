@@ -16,7 +16,7 @@ from framelane_core.storage import storage_from_settings
 from framelane_renderer.engine import SourceInfo
 from framelane_tasks.processors import Result, TaskFailed
 from framelane_tasks.processors.frame_pipeline import frame_rate, probe_visual, run_model
-from framelane_tasks.processors.super_resolution import MP4_AUDIO, _is_image
+from framelane_tasks.processors.super_resolution import MP4_AUDIO, is_image
 
 IMAGE_FORMATS, VIDEO_FORMATS = ("png", "jpg"), ("webm", "mov", "mp4")
 BACKGROUND_MAX_BYTES = 512 * 1024**2
@@ -64,7 +64,7 @@ async def _background(params: dict, index: int, info: SourceInfo, workdir: Path)
     if not params.get("background_url"):
         return [], "", "transparent", False
     path = await _fetch_background(params["background_url"], workdir)
-    still = _is_image(await probe_visual(path, "use as a background"))
+    still = is_image(await probe_visual(path, "use as a background"))
     inputs = [*(["-loop", "1", "-framerate", rate] if still else ["-stream_loop", "-1"]), "-i", str(path)]
     chain = (f"[{index}:v]scale={size}:force_original_aspect_ratio=increase,crop={size},setsar=1,"
              f"fps={rate},format=rgba[bg]")
@@ -81,7 +81,7 @@ def _codec(fmt: str, image: bool, opaque: bool, audio_codec: str | None) -> list
 async def run(source: Path, params: dict, workdir: Path, progress, cancel: asyncio.Event) -> Result:
     await progress(0.0, "analyzing")
     info = await probe_visual(source, "cut out")
-    image = _is_image(info)
+    image = is_image(info)
     fmt = params.get("output_format")
     if fmt and fmt not in (IMAGE_FORMATS if image else VIDEO_FORMATS):
         kind, allowed = ("an image", IMAGE_FORMATS) if image else ("a video", VIDEO_FORMATS)

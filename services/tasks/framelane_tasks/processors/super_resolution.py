@@ -32,7 +32,8 @@ def filter_chain(scale: int) -> str:
     return f"unsharp=3:3:0.3:3:3:0,scale=iw*{scale}:ih*{scale}:flags=lanczos+accurate_rnd+full_chroma_int"
 
 
-def _is_image(info) -> bool:
+def is_image(info) -> bool:
+    """A still image (one frame of an image codec, no audio), not a video."""
     return info.has_video and not info.has_audio and info.video_codec in IMAGE_CODECS and (
         "pipe" in info.format_name or "image2" in info.format_name or not info.duration or info.duration < 0.1)
 
@@ -60,7 +61,7 @@ async def run(source: Path, params: dict, workdir: Path, progress, cancel: async
     width, height = info.width * scale, info.height * scale
     if max(width, height) > MAX_SIDE:
         raise TaskFailed("invalid_source", f"{width}x{height} is over the {MAX_SIDE} px limit of the output.")
-    image = _is_image(info)
+    image = is_image(info)
     if image:
         fmt, crop, duration = IMAGE_CODECS[info.video_codec], "", None
         encode = ["-frames:v", "1", *(["-q:v", "2"] if fmt == "jpg" else [])]
