@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import logging
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
@@ -28,6 +27,19 @@ from framelane_renderer.sources import fetch_all, source_urls
 
 log = logging.getLogger(__name__)
 STILL_FORMATS = {"png", "jpg"}
+
+
+class Phases:
+    """Wall seconds of a render's phases (fetch, render, store), logged with its completion."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+        self._mark = time.monotonic()
+
+    def done(self, phase: str) -> None:
+        now = time.monotonic()
+        self.seconds[f"{phase}_seconds"] = round(now - self._mark, 3)
+        self._mark = now
 
 
 class RenderWorker(JobWorker):
@@ -68,16 +80,21 @@ class RenderWorker(JobWorker):
         shutil.rmtree(scratch, ignore_errors=True)  # what killed or stalled earlier claims left
         workdir = scratch / str(attempt)
         workdir.mkdir(parents=True)
+        phases = Phases()
         try:
             spec = row["spec"]
             sources = await fetch_all([u for _, u in source_urls(spec)], self.work_dir.parent / "cache", self.allow,
                                     storage=self.storage)
+            phases.done("fetch")
             await progress(0.0, "compositing")
             output = workdir / f"output.{spec['output_format']}"
-            await engine.render(spec, sources, output, progress, cancel)
+            poster = None if spec["output_format"] in STILL_FORMATS else workdir / "poster.jpg"
+            await engine.render(spec, sources, output, progress, cancel, poster_path=poster)
+            phases.done("render")
             await progress(100.0, "uploading")
-            stored = await asyncio.to_thread(self._store, render_id, spec, output, workdir)
-            if await self._finish(render_id, stored, attempt) and stored["duration"]:
+            stored = await asyncio.to_thread(self._store, render_id, spec, output, poster)
+            phases.done("store")
+            if await self._finish(render_id, stored, attempt, phases) and stored["duration"]:
                 metrics.RENDER_SPEED.observe((time.monotonic() - started) / stored["duration"])
         except engine.RenderCancelled:
             log.info("render cancelled")
@@ -95,8 +112,9 @@ class RenderWorker(JobWorker):
             with contextlib.suppress(OSError):
                 scratch.rmdir()  # left when another claim of the render is running
 
-    def _store(self, render_id: str, spec: dict, output: Path, workdir: Path) -> dict:
-        """Probes the output, makes a poster, stores both; returns the output record (storage keys)."""
+    def _store(self, render_id: str, spec: dict, output: Path, poster: Path | None) -> dict:
+        """Probes the output and moves it and its poster (written by the render) into storage;
+        returns the output record (storage keys)."""
         info = engine.probe(str(output))
         key = f"renders/{render_id}/output.{spec['output_format']}"
         record = {
@@ -104,16 +122,13 @@ class RenderWorker(JobWorker):
             "duration": info.duration if spec["output_format"] not in STILL_FORMATS else None,
             "size_bytes": output.stat().st_size, "poster_key": None,
         }
-        if spec["output_format"] not in STILL_FORMATS:
-            poster = workdir / "poster.jpg"
-            subprocess.run(engine.poster_argv(output, poster, engine.poster_time(info.duration or 0)), check=True,
-                           capture_output=True, timeout=60)
+        if poster is not None:
             record["poster_key"] = f"renders/{render_id}/poster.jpg"
-            self.storage.put_file(record["poster_key"], poster)
-        self.storage.put_file(key, output)
+            self.storage.move_in(record["poster_key"], poster)
+        self.storage.move_in(key, output)
         return record
 
-    async def _finish(self, render_id: str, output: dict, attempt: int) -> bool:
+    async def _finish(self, render_id: str, output: dict, attempt: int, phases: Phases) -> bool:
         """Stores the output and the completed event; False when the render was cancelled meanwhile
         or another claim took it over."""
         async with self.pool.connection() as conn, conn.transaction():
@@ -124,7 +139,8 @@ class RenderWorker(JobWorker):
             if await self.job_status(render_id) == "cancelled":  # the output must not outlive the job
                 self.storage.delete_prefix(f"renders/{render_id}")
             return False
-        log.info("render completed", extra={"fields": {"duration": output["duration"], "bytes": output["size_bytes"]}})
+        log.info("render completed", extra={"fields": {"duration": output["duration"], "bytes": output["size_bytes"],
+                                                       **phases.seconds}})
         return True
 
     async def fail(self, render_id: str, code: str, message: str, attempt: int | None = None) -> None:

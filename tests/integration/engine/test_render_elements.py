@@ -138,6 +138,41 @@ def test_background_colour_and_image(render):
     assert close(pixel(shown, 10, 10), (255, 0, 0)) and close(pixel(shown, 150, 80), (255, 255, 255))
 
 
+def _filter_script(out) -> str:
+    return (out.parent / out.stem.replace("out", "work") / "filter_complex.txt").read_text()
+
+
+def test_sequential_opaque_layers_are_joined_not_overlaid(render):
+    """Full-canvas opaque layers that never overlap in time are one concatenated base: gaps show the
+    background colour, a fade fades to it; a short layer above touches only its own frames."""
+    out = render(spec_with(image("logo", time=0.6, duration=0.3, width=40, height=40),  # earlier is on top
+                           video("red", out_point=1, fade_out_duration=0.5), video("blue", time=1.5, out_point=1),
+                           duration=3, background_color="#00ff00"))
+    script = _filter_script(out)
+    assert "concat=n=4" in script and ":d=4.000000" not in script  # red, gap, blue, gap; no background layer
+    assert "trim=start_frame=5:end_frame=10" in script  # the logo's window
+    shown = frames(out)
+    assert len(shown) == 30
+    assert close(pixel(shown[2], 10, 80), (255, 0, 0))
+    assert close(pixel(shown[7], 10, 80), (153, 102, 0), 12)  # 60 % red faded over the green background
+    assert close(pixel(shown[12], 10, 80), (0, 255, 0))
+    assert close(pixel(shown[20], 10, 80), (0, 0, 255))
+    assert close(pixel(shown[27], 10, 80), (0, 255, 0))
+    assert close(pixel(shown[4], 80, 45), (255, 0, 0))
+    assert close(pixel(shown[7], 80, 45), (255, 255, 0))
+    assert close(pixel(shown[9], 80, 45), (51, 204, 0), 12)  # the logo is gone, the fade goes on
+
+
+def test_layer_starting_between_frames_is_overlaid(render):
+    out = render(spec_with(video("blue", time=1.2, out_point=0.3), video("red", time=0.05)))
+    script = _filter_script(out)
+    assert ":d=3.000000" in script and "trim=start_frame=11:end_frame=16" in script  # a background, a window
+    shown = frames(out)
+    assert close(pixel(shown[2], 80, 45), (255, 0, 0))
+    assert close(pixel(shown[13], 80, 45), (0, 0, 255))
+    assert close(pixel(shown[16], 80, 45), (255, 0, 0))
+
+
 def test_sources_with_alpha_keep_transparency(render):
     out = render(spec_with(image("logo", width=90, height=90), background_color="#0000ffff"))
     shown = frames(out)[3]

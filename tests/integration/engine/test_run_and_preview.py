@@ -10,7 +10,7 @@ import pytest
 from engine_media import H, W, close, frames, pixel, spec_with, step_grey, url
 
 from framelane_renderer.engine import (
-    FfmpegError, RenderCancelled, build_plan, poster_argv, poster_time, preview_argv, render_preview, run_ffmpeg,
+    FfmpegError, RenderCancelled, build_plan, poster_time, preview_argv, render_preview, run_ffmpeg,
     validate,
 )
 from framelane_renderer.engine.render import render as render_job
@@ -63,9 +63,10 @@ def test_render_job_and_poster(tmp_path, sources):
     spec = validate(spec_with({"type": "video", "source_url": url("steps")}, duration=3)).normalized
     output = tmp_path / "job.mp4"
     progress = []
-    plan = asyncio.run(render_job(spec, sources, output, lambda p, s: progress.append(p)))
+    poster = tmp_path / "poster.jpg"
+    plan = asyncio.run(render_job(spec, sources, output, lambda p, s: progress.append(p), poster_path=poster))
     assert output.exists() and progress[-1] == 100.0
     assert not (tmp_path / ".job.mp4.work").exists()
-    poster = tmp_path / "poster.jpg"
-    subprocess.run(poster_argv(output, poster, poster_time(plan.canvas.duration)), check=True)
+    assert poster_time(plan.canvas.duration) == 1.0
     assert close(pixel(frames(poster, W, H)[0], 80, 45), step_grey(1), 10)
+    assert close(pixel(frames(output, W, H)[round(plan.canvas.fps)], 80, 45), step_grey(1), 10)

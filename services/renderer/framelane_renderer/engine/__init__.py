@@ -3,9 +3,9 @@ to one FFmpeg filter graph and run it. Pure Python plus the ffmpeg/ffprobe binar
 no database."""
 
 from .catalog import capabilities
-from .compile import compile_ffmpeg
+from .compile import compile_ffmpeg, poster_time
 from .plan import Plan, PlanError, build_plan
-from .preview import poster_argv, poster_time, preview_argv, render_preview
+from .preview import preview_argv, render_preview
 from .probe import ProbeError, SourceInfo, probe
 from .render import render
 from .run import FfmpegError, RenderCancelled, run_ffmpeg
@@ -13,6 +13,6 @@ from .validate import ValidationResult, Violation, validate
 
 __all__ = [
     "FfmpegError", "Plan", "PlanError", "ProbeError", "RenderCancelled", "SourceInfo",
-    "ValidationResult", "Violation", "build_plan", "capabilities", "compile_ffmpeg", "poster_argv",
+    "ValidationResult", "Violation", "build_plan", "capabilities", "compile_ffmpeg",
     "poster_time", "preview_argv", "probe", "render", "render_preview", "run_ffmpeg", "validate",
 ]

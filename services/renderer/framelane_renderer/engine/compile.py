@@ -3,16 +3,14 @@
 Every layer is decoded once, processed at its own size and overlaid onto the canvas; transitions
 join canvas-sized layers with `xfade`; per-frame animation values are sent to filters with
 `sendcmd`, or given as expressions to filters that take them (`zoompan`, `perspective`).
-Text is drawn by `text.py` into PNG files in the work directory.
+Text is drawn by `text.py` into TGA files in the work directory.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 import os
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +24,6 @@ from .values import ffmpeg_color
 
 TRANSPARENT = "black@0"
 AUDIO_RATE = 48000
-# Pixel formats without an alpha channel: a source decoded to one of these is opaque.
 _OPAQUE_PIX = re.compile(r"^(yuvj?\d{3}p|nv\d\d|p0\d\d|p2\d\d|p4\d\d|gray|rgb24|bgr24|gbrp|rgb48|bgr48|0rgb|rgb0|bgr0|0bgr"
                          r"|x2rgb|x2bgr|yuyv|uyvy|rgb565|bgr565|rgb555|bgr555|monow|monob|y210|xv3)")
 
@@ -82,28 +79,6 @@ def _base_format(plan: Plan) -> tuple[str, str]:
     return "yuv420p", "yuv420"
 
 
-@functools.cache
-def _pix_fmt(path: str, mtime: float, size: int) -> str:
-    try:
-        result = subprocess.run(
-            ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=pix_fmt",
-             "-of", "csv=p=0", path], capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return result.stdout.strip().splitlines()[0].strip(",") if result.stdout.strip() else ""
-
-
-def _source_opaque(path: str | None) -> bool:
-    """Whether the source's frames carry no alpha channel (unknown counts as not opaque)."""
-    if not path:
-        return False
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return False
-    return bool(_OPAQUE_PIX.match(_pix_fmt(path, stat.st_mtime, stat.st_size)))
-
-
 def _covers(visual: Visual, plan: Plan) -> bool:
     box = visual.box
     return (box.left <= 0 and box.top <= 0 and box.left + box.width >= plan.canvas.width
@@ -135,7 +110,8 @@ def _opaque_full(visual: Visual, plan: Plan, allow_fades: bool = False) -> bool:
         if (float(state.opacity) < 1 or abs(float(state.dx)) > 1e-6 or abs(float(state.dy)) > 1e-6
                 or abs(float(state.angle)) > 1e-6 or float(state.scale) != 1):
             return False
-    return _source_opaque(visual.source)
+    # Pixel formats without an alpha channel: a source decoded to one of these is opaque.
+    return bool(_OPAQUE_PIX.match(visual.source_pix_fmt))
 
 
 def _source_chain(graph: _Graph, visual: Visual, fps: int, pix: str = "rgba") -> tuple[str, int, int]:
@@ -172,7 +148,7 @@ def _source_chain(graph: _Graph, visual: Visual, fps: int, pix: str = "rgba") ->
 
 
 def _text_source(graph: _Graph, visual: Visual, fps: int) -> tuple[str, int, int]:
-    """Draw the text (or every changing caption frame) to PNGs cropped to the ink."""
+    """Draw the text (or every changing caption frame) to images cropped to the ink."""
     spec = visual.text
     box = visual.box
     placed = text.layout(spec)
@@ -192,8 +168,9 @@ def _text_source(graph: _Graph, visual: Visual, fps: int) -> tuple[str, int, int
     bbox = bbox or (0, 0, 1, 1)
     written = []
     for number, (index, image) in enumerate(frames):
-        path = graph.workdir / f"{prefix}_{number:06d}.png"
-        image.crop(bbox).save(path, compress_level=1)
+        # Uncompressed TGA (RGBA): about ten times cheaper to write than a PNG and nothing to inflate.
+        path = graph.workdir / f"{prefix}_{number:06d}.tga"
+        image.crop(bbox).save(path)
         written.append((index, path))
     if not spec.captions:
         source = graph.input(["-i", str(written[0][1])])
@@ -204,10 +181,10 @@ def _text_source(graph: _Graph, visual: Visual, fps: int) -> tuple[str, int, int
         for position, (start_frame, path) in enumerate(written):
             end_frame = written[position + 1][0] if position + 1 < len(written) else visual.frame_count
             for frame in range(start_frame, end_frame):
-                target = sequence / f"{frame:06d}.png"
+                target = sequence / f"{frame:06d}.tga"
                 if not target.exists():
                     os.link(path, target)
-        source = graph.input(["-framerate", str(fps), "-i", str(sequence / "%06d.png")])
+        source = graph.input(["-framerate", str(fps), "-i", str(sequence / "%06d.tga")])
         chain = "format=rgba,setpts=N/({fps}*TB)".format(fps=fps)
     return graph.add(f"{source}:v", chain, "src"), bbox[0], bbox[1]
 
@@ -421,11 +398,52 @@ def _visual_layer(graph: _Graph, plan: Plan, base: str, visual: Visual, fmt: str
     placed.label = graph.add(placed.label, f"setpts=PTS+{visual.start:.6f}/TB", "at")
     if visual.element["blend_mode"] != "none":
         return _blend(graph, plan, base, placed, moves, visual, fmt)
-    return _overlay(graph, base, placed, moves, f"p{visual.index}", visual.start, fps, fmt)
+    return _windowed(graph, plan, base, visual.start, visual.length,
+                     lambda window: _overlay(graph, window, placed, moves, f"p{visual.index}", visual.start, fps, fmt))
+
+
+def _windowed(graph: _Graph, plan: Plan, base: str, start: float, length: float, draw) -> str:
+    """`draw(base) -> label` applied only to the base frames a layer can touch.
+
+    `overlay` makes every main frame writable (a copy of the whole canvas) even where its layer has
+    no frame, so a 5 s title on a 60 s timeline would copy all 60 s. The base is cut around the
+    layer's frames (a spare frame on each side) and the parts are joined again with `concat`.
+    """
+    fps, total = plan.canvas.fps, plan.canvas.frame_count
+    first = max(0, math.floor(start * fps) - 1)
+    last = math.ceil((start + length) * fps) + 1
+    if first == 0 and last >= total:
+        return draw(base)
+    outs = [graph.label("w") for _ in range(1 + (first > 0) + (last < total))]
+    graph.statements.append(f"[{base}]split={len(outs)}" + "".join(f"[{out}]" for out in outs))
+    parts, branches = [], iter(outs)
+    if first > 0:
+        parts.append(graph.add(next(branches), f"trim=end_frame={first}", "pre"))
+    window = f"trim=start_frame={first}" + (f":end_frame={last}" if last < total else "")
+    parts.append(graph.add(draw(graph.add(next(branches), window, "win")), "setpts=PTS-STARTPTS", "mid"))
+    if last < total:
+        parts.append(graph.add(next(branches), f"trim=start_frame={last},setpts=PTS-STARTPTS", "post"))
+    out = graph.label("cat")
+    graph.statements.append("".join(f"[{part}]" for part in parts)
+                            + f"concat=n={len(parts)}:v=1:a=0,settb=1/{fps},setpts=N[{out}]")
+    return out
 
 
 def _chain_layer(graph: _Graph, plan: Plan, base: str, chain: Chain, fmt: str) -> str:
     """Members drawn on transparent canvas layers, joined by xfade, overlaid as one layer."""
+    head, tail = chain.members[0], chain.members[-1]
+    joined = graph.add(_chain_stream(graph, plan, chain), f"setpts=PTS+{head.start:.6f}/TB", "at")
+
+    def draw(window: str) -> str:
+        out = graph.label("ov")
+        graph.statements.append(f"[{window}][{joined}]overlay=0:0:eof_action=pass:format={fmt}[{out}]")
+        return out
+
+    return _windowed(graph, plan, base, head.start, tail.start + tail.length - head.start, draw)
+
+
+def _chain_stream(graph: _Graph, plan: Plan, chain: Chain) -> str:
+    """The chain's members joined by xfade, in the chain's own time (frame 0 = its first member's start)."""
     fps = plan.canvas.fps
     head = chain.members[0]
     layers = []
@@ -451,10 +469,70 @@ def _chain_layer(graph: _Graph, plan: Plan, base: str, chain: Chain, fmt: str) -
         out = graph.label("xf")
         graph.statements.append(f"[{joined}][{layers[position + 1]}]{impl(duration, offset)}[{out}]")
         joined = out
-    joined = graph.add(joined, f"setpts=PTS+{head.start:.6f}/TB", "at")
-    out = graph.label("ov")
-    graph.statements.append(f"[{base}][{joined}]overlay=0:0:eof_action=pass:format={fmt}[{out}]")
-    return out
+    return joined
+
+
+def _start_frame(start: float, fps: int) -> int | None:
+    """The canvas frame a layer starting at `start` begins on, when that is exactly a frame."""
+    frame = round(start * fps)
+    return frame if abs(start * fps - frame) < 1e-6 else None
+
+
+def _sequence_base(graph: _Graph, plan: Plan) -> tuple[str, int] | None:
+    """The bottom layers as one stream when they are opaque, cover the canvas and never overlap in
+    time (a slideshow, clips joined by transitions): joined with `concat` and gaps of background
+    colour instead of each being overlaid onto a background (an RGBA conversion and a blend of
+    every canvas pixel per frame). Returns (label, number of layers it holds) or None.
+
+    Only a prefix of the stacking order qualifies (a layer above a non-qualifying one must be
+    drawn over it), on a plain opaque background, and with every layer starting on a frame.
+    """
+    canvas = plan.canvas
+    fps = canvas.fps
+    if canvas.background_image or canvas.alpha or canvas.background[3] != 255:
+        return None
+    spans: list[tuple[int, int, Visual | Chain]] = []
+    for layer in plan.layers:
+        members = layer.members if isinstance(layer, Chain) else (layer,)
+        if isinstance(layer, Chain):
+            if not all(_opaque_full(member, plan) for member in members):
+                break
+        elif not _opaque_full(layer, plan, allow_fades=True):  # on the background, a fade is a fade to it
+            break
+        starts = [_start_frame(member.start, fps) for member in members]
+        if None in starts:
+            break
+        first, count = starts[0], starts[-1] + members[-1].frame_count - starts[0]
+        if any(first < other + other_count and other < first + count for other, other_count, _ in spans):
+            break
+        spans.append((first, count, layer))
+    if not spans:
+        return None
+    color = ffmpeg_color(canvas.background)
+    segments, position = [], 0
+
+    def gap(frames: int) -> None:
+        label = graph.label("gap")
+        graph.statements.append(f"color=c={color}:s={canvas.width}x{canvas.height}:r={fps}:d={frames / fps:.6f},"
+                                f"format=yuv420p,setsar=1,trim=end_frame={frames}[{label}]")
+        segments.append(label)
+
+    for first, count, layer in sorted(spans, key=lambda span: span[0]):
+        if first > position:
+            gap(first - position)
+        if isinstance(layer, Chain):
+            label = _chain_stream(graph, plan, layer)
+        else:
+            placed, _ = _element_stream(graph, layer, fps, "yuv420p", color)
+            label = _canvas_sized(graph, plan, placed, layer)
+        segments.append(graph.add(label, f"settb=1/{fps},setpts=N,trim=end_frame={count}", "seg"))
+        position = first + count
+    if position < canvas.frame_count:
+        gap(canvas.frame_count - position)
+    joined = "".join(f"[{label}]" for label in segments)
+    base = graph.label("seq")
+    graph.statements.append(f"{joined}concat=n={len(segments)}:v=1:a=0,settb=1/{fps},setpts=N[{base}]")
+    return base, len(spans)
 
 
 def _atempo(speed: float) -> list[str]:
@@ -521,12 +599,13 @@ def _encoder_args(plan: Plan) -> list[str]:
 
 
 def compile_ffmpeg(plan: Plan, output_path: str | os.PathLike, workdir: str | os.PathLike | None = None,
-                   still_at: float = 0.0) -> list[str]:
+                   still_at: float = 0.0, poster_path: str | os.PathLike | None = None) -> list[str]:
     """The ffmpeg argv rendering `plan` to `output_path`.
 
     Text images, sendcmd files and the filter script are written to `workdir` (default: a
     directory next to the output), which must stay until ffmpeg has finished. `still_at` is the
-    time of the frame written for png/jpg outputs.
+    time of the frame written for png/jpg outputs. With `poster_path`, a video's frame at
+    `poster_time` is written there as a JPEG by the same run (no second decode of the output).
     """
     output = Path(output_path)
     work = Path(workdir) if workdir is not None else output.parent / f".{output.name}.work"
@@ -534,11 +613,15 @@ def compile_ffmpeg(plan: Plan, output_path: str | os.PathLike, workdir: str | os
     graph = _Graph(work)
     canvas = plan.canvas
     base_fmt, overlay_fmt = _base_format(plan)
-    base = graph.label("base")
-    graph.statements.append(
-        f"color=c={ffmpeg_color(canvas.background)}:s={canvas.width}x{canvas.height}:r={canvas.fps}"
-        f":d={canvas.duration + 1:.6f},format={base_fmt}[{base}]"
-    )
+    sequence = _sequence_base(graph, plan)
+    if sequence is not None:
+        base, consumed = sequence
+    else:
+        base, consumed = graph.label("base"), 0
+        graph.statements.append(
+            f"color=c={ffmpeg_color(canvas.background)}:s={canvas.width}x{canvas.height}:r={canvas.fps}"
+            f":d={canvas.duration + 1:.6f},format={base_fmt}[{base}]"
+        )
     if canvas.background_image:
         index = graph.input(["-i", canvas.background_image])
         image = graph.add(
@@ -548,7 +631,7 @@ def compile_ffmpeg(plan: Plan, output_path: str | os.PathLike, workdir: str | os
             "bg",
         )
         base = _overlay(graph, base, _Placed(image, 0, 0, False), [], "bgimage", 0.0, canvas.fps, overlay_fmt)
-    for position, layer in enumerate(plan.layers):
+    for position, layer in enumerate(plan.layers[consumed:], start=consumed):
         if isinstance(layer, Chain):
             base = _chain_layer(graph, plan, base, layer, overlay_fmt)
         else:
@@ -559,6 +642,14 @@ def compile_ffmpeg(plan: Plan, output_path: str | os.PathLike, workdir: str | os
         video = graph.add(base, f"trim=start_frame={frame}:end_frame={frame + 1},setpts=PTS-STARTPTS", "v")
     else:
         video = graph.add(base, f"trim=end_frame={canvas.frame_count}", "v")
+    poster = None
+    if poster_path is not None and not still:
+        frame = min(canvas.frame_count - 1, round(poster_time(canvas.duration) * canvas.fps))
+        shot = graph.label("ps")
+        main = graph.label("v")
+        graph.statements.append(f"[{video}]split[{main}][{shot}]")
+        poster = graph.add(shot, f"trim=start_frame={frame}:end_frame={frame + 1},setpts=PTS-STARTPTS", "poster")
+        video = main
     if plan.output_format == "gif":
         palette_in, frames = graph.label("pi"), graph.label("fr")
         graph.statements.append(f"[{video}]split[{palette_in}][{frames}]")
@@ -577,5 +668,13 @@ def compile_ffmpeg(plan: Plan, output_path: str | os.PathLike, workdir: str | os
     if not still:
         argv += ["-t", f"{canvas.duration:.6f}"]
     argv.append(str(output))
+    if poster is not None:
+        argv += ["-map", f"[{poster}]", "-frames:v", "1", "-update", "1", "-c:v", "mjpeg", "-q:v", "2",
+                 "-pix_fmt", "yuvj420p", str(poster_path)]
     return argv
+
+
+def poster_time(duration: float) -> float:
+    """Where a poster frame is taken: one second in, or the middle of shorter videos."""
+    return min(1.0, duration / 2)
 

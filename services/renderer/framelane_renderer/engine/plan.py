@@ -55,6 +55,7 @@ class Visual:
     frame_count: int
     box: Box
     source: str | None = None
+    source_pix_fmt: str = ""  # as ffprobe names the decoded frames' format ("" when unknown or text)
     seek: float = 0.0
     read: float | None = None
     speed: float = 1.0
@@ -160,14 +161,15 @@ def _visual(index: int, element: dict, canvas: Canvas, sources: dict[str, Source
         if not info.has_video:
             raise PlanError(f"{path}.source_url", "invalid_source", "the source has no video stream")
         seek, read, length = _media_timing(element, info, path)
-        fields = {"source": info.path, "seek": seek, "read": read, "speed": float(element["speed"]),
-                  "fade_in": float(element["fade_in_duration"]), "fade_out": float(element["fade_out_duration"])}
+        fields = {"source": info.path, "source_pix_fmt": info.pix_fmt or "", "seek": seek, "read": read,
+                  "speed": float(element["speed"]), "fade_in": float(element["fade_in_duration"]),
+                  "fade_out": float(element["fade_out_duration"])}
     elif kind == "image":
         info = _source(sources, element["source_url"], f"{path}.source_url")
         if not info.has_video:
             raise PlanError(f"{path}.source_url", "invalid_source", "the source is not an image")
         length = float(element["duration"])
-        fields = {"source": info.path}
+        fields = {"source": info.path, "source_pix_fmt": info.pix_fmt or ""}
     else:
         length = float(element["duration"])
         spec = text_spec(element, canvas.width, canvas.height)

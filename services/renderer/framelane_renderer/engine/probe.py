@@ -28,6 +28,7 @@ class SourceInfo:
     video_codec: str | None
     audio_codec: str | None
     format_name: str
+    pix_fmt: str | None = None
 
 
 def _rate(text: str | None) -> float | None:
@@ -75,4 +76,5 @@ def probe(path: str, timeout: float = 30.0) -> SourceInfo:
         video_codec=video.get("codec_name") if video else None,
         audio_codec=audio.get("codec_name") if audio else None,
         format_name=fmt.get("format_name", ""),
+        pix_fmt=video.get("pix_fmt") if video else None,
     )

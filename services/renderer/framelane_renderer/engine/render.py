@@ -19,16 +19,19 @@ async def render(
     output_path: str | os.PathLike,
     on_progress: ProgressCallback | None = None,
     cancel: asyncio.Event | None = None,
+    poster_path: str | os.PathLike | None = None,
 ) -> Plan:
     """Plan, compile and run a render of a validated, normalized spec; returns the plan used.
 
-    The work directory next to the output is removed afterwards, whatever the outcome.
+    With `poster_path`, a video output's poster frame is written there by the same FFmpeg run.
+    Compiling (text and caption frames are drawn then) runs in a thread, so the event loop keeps
+    heartbeating. The work directory next to the output is removed afterwards, whatever the outcome.
     """
     plan = build_plan(spec, sources)
     output = Path(output_path)
     workdir = output.parent / f".{output.name}.work"
     try:
-        argv = compile_ffmpeg(plan, output, workdir=workdir)
+        argv = await asyncio.to_thread(compile_ffmpeg, plan, output, workdir, poster_path=poster_path)
         await run_ffmpeg(argv, plan.canvas.duration, on_progress, cancel)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
