@@ -158,6 +158,10 @@ def from_rpc_error(err: grpc.aio.AioRpcError) -> FramelaneError:
     for cls in FramelaneError.__subclasses__():
         if cls.grpc_code == err.code() and cls.code == code:
             return cls(err.details() or "", details=details, retry_after_seconds=retry_after)
+    if err.code() == grpc.StatusCode.DEADLINE_EXCEEDED and code == "internal_error":
+        # A service this one called did not answer in time: transient, so 503 unavailable (retry), not 504/500.
+        return Unavailable("A service did not answer in time; retry the request.", details=details,
+                           retry_after_seconds=retry_after)
     if err.code() == grpc.StatusCode.UNAVAILABLE and code == "internal_error":
         code = "unavailable"
     error = FramelaneError(err.details() or "", code=code, details=details, retry_after_seconds=retry_after)

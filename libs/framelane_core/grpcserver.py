@@ -7,6 +7,8 @@ import time
 from contextvars import ContextVar
 
 import grpc
+import psycopg
+import psycopg_pool
 from google.api import annotations_pb2 as http_annotations_pb2
 from google.protobuf import descriptor_pool, struct_pb2
 from google.protobuf.message import DecodeError
@@ -17,7 +19,7 @@ from framelane.api.v1 import annotations_pb2
 from framelane_core import metrics
 from framelane_core.auth import CachedAuthenticator
 from framelane_core.context import principal_var, request_id_var
-from framelane_core.errors import FramelaneError, Internal, InvalidRequest, to_status, violation
+from framelane_core.errors import FramelaneError, Internal, InvalidRequest, Unavailable, to_status, violation
 from framelane_core.idempotency import ResponseStore, idempotency_key
 from framelane_core.ids import new_id
 from framelane_core.ratelimit import RateLimiter
@@ -228,6 +230,11 @@ class CoreInterceptor(grpc.aio.ServerInterceptor):
             except grpc.aio.AbortError:
                 code = context.code() or grpc.StatusCode.UNKNOWN
                 raise
+            except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as exc:
+                # PostgreSQL restarting, failing over or out of connections: transient, so 503 (retry).
+                code = grpc.StatusCode.UNAVAILABLE
+                log.warning("database unavailable in %s: %s", method, type(exc).__name__)
+                await self._abort(context, Unavailable("The database is unavailable; retry the request."), request_id)
             except Exception:
                 code = grpc.StatusCode.INTERNAL
                 log.exception("unhandled error in %s", method)

@@ -3,6 +3,8 @@
 import asyncio
 
 import grpc
+import psycopg
+import psycopg_pool
 import pytest
 from google.protobuf import empty_pb2
 from google.rpc import error_details_pb2, status_pb2
@@ -105,6 +107,21 @@ async def test_unexpected_exceptions_become_internal_without_a_traceback(usage, 
         await stub.GetWorkspace(account_pb2.GetWorkspaceRequest(), metadata=_auth(key))
     assert err.value.code() == grpc.StatusCode.INTERNAL
     assert "secret" not in err.value.details() and _reason(err.value) == "internal_error"
+
+
+@pytest.mark.parametrize("failure", [psycopg.errors.AdminShutdown("terminating connection"),
+                                     psycopg_pool.PoolTimeout("couldn't get a connection after 30 s")])
+async def test_database_outages_are_unavailable_not_internal(usage, monkeypatch, failure):
+    app, channel, _, key = usage
+
+    async def down(principal):
+        raise failure
+
+    monkeypatch.setattr(app.accounts, "get_workspace", down)
+    stub = account_pb2_grpc.AccountServiceStub(channel)
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await stub.GetWorkspace(account_pb2.GetWorkspaceRequest(), metadata=_auth(key))
+    assert err.value.code() == grpc.StatusCode.UNAVAILABLE and _reason(err.value) == "unavailable"
 
 
 async def test_deleted_workspace_keys_stop_working(usage):

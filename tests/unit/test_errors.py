@@ -4,7 +4,7 @@ import grpc
 import pytest
 
 from framelane.api.v1 import errors_pb2
-from framelane_core.errors import InvalidRequest, RateLimited, to_status, violation
+from framelane_core.errors import InvalidRequest, RateLimited, from_rpc_error, to_status, violation
 from framelane_usage.service import usage_period
 from google.rpc import error_details_pb2
 
@@ -35,3 +35,9 @@ def test_usage_period_is_the_calendar_month_or_a_rolling_window():
     assert (end - start).days == 7 and end == now
     with pytest.raises(InvalidRequest):
         usage_period("1y", now)
+
+
+@pytest.mark.parametrize("status", [grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNAVAILABLE])
+def test_a_dependency_timing_out_or_down_is_unavailable_not_internal(status):
+    error = from_rpc_error(grpc.aio.AioRpcError(status, grpc.aio.Metadata(), grpc.aio.Metadata(), details="x"))
+    assert error.code == "unavailable" and error.grpc_code == grpc.StatusCode.UNAVAILABLE
