@@ -9,6 +9,7 @@ import argparse
 import secrets
 import asyncio
 import os
+import random
 import shutil
 import signal
 import socket
@@ -30,10 +31,34 @@ SERVICES = ("usage", "renderer", "tasks", "webhooks", "gateway")
 WORKERS = (("renderer_worker", "framelane_renderer"), ("tasks_worker", "framelane_tasks"))
 
 
+_GIVEN_PORTS: set[int] = set()
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port nothing is bound to, never the same twice in one process, and below the kernel's
+    ephemeral range: outgoing connections (to PostgreSQL, NATS...) take their local ports from that
+    range, so a port found free there can be taken by one before its server binds it."""
+    low = min(_ephemeral_low(), 32768)
+    for _ in range(500):
+        port = random.randrange(15000, low) if low > 15000 else 0
+        if port in _GIVEN_PORTS:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("0.0.0.0", port))
+            except OSError:
+                continue
+            port = s.getsockname()[1]
+        _GIVEN_PORTS.add(port)
+        return port
+    raise RuntimeError("no free TCP port found")
 
 
 def _port_open(host: str, port: int) -> bool:
