@@ -173,6 +173,17 @@ def test_layer_starting_between_frames_is_overlaid(render):
     assert close(pixel(shown[16], 80, 45), (255, 0, 0))
 
 
+def test_a_zooming_still_is_fitted_at_its_largest_zoom(render):
+    """Ken Burns crops from the still fitted at its largest zoom on a frame (123.75 % on the last of 20 frames):
+    real pixels scaled down, not a canvas-sized copy enlarged."""
+    out = render(spec_with(image("pattern", motion=[{"type": "ken_burns_in", "time": 0, "duration": 2}])))
+    script = _filter_script(out)
+    assert "scale=198:112:force_original_aspect_ratio=increase,crop=198:112" in script and "zoompan" in script
+    shown = frames(out)
+    assert len(shown) == 20
+    assert np.abs(shown[0][..., :3].astype(int) - shown[19][..., :3].astype(int)).mean() > 10  # it zooms
+
+
 def test_sources_with_alpha_keep_transparency(render):
     out = render(spec_with(image("logo", width=90, height=90), background_color="#0000ffff"))
     shown = frames(out)[3]

@@ -23,6 +23,7 @@ from .plan import Chain, Plan, Visual
 from .values import ffmpeg_color
 
 TRANSPARENT = "black@0"
+MAX_STILL_OVERSCALE = 2.0  # a zooming still is fitted at up to twice its box (its largest zoom)
 AUDIO_RATE = 48000
 _OPAQUE_PIX = re.compile(r"^(yuvj?\d{3}p|nv\d\d|p0\d\d|p2\d\d|p4\d\d|gray|rgb24|bgr24|gbrp|rgb48|bgr48|0rgb|rgb0|bgr0|0bgr"
                          r"|x2rgb|x2bgr|yuyv|uyvy|rgb565|bgr565|rgb555|bgr555|monow|monob|y210|xv3)")
@@ -134,7 +135,15 @@ def _source_chain(graph: _Graph, visual: Visual, fps: int, pix: str = "rgba") ->
         keep_w = 1 - element["crop_left"] - element["crop_right"]
         keep_h = 1 - element["crop_top"] - element["crop_bottom"]
         crop = f"crop=iw*{keep_w:.6f}:ih*{keep_h:.6f}:iw*{element['crop_left']:.6f}:ih*{element['crop_top']:.6f},"
-    fit = f"scale={box.width}:{box.height}:force_original_aspect_ratio=increase,crop={box.width}:{box.height},setsar=1"
+    width, height = box.width, box.height
+    if visual.kind == "image":
+        # A still that zooms (Ken Burns) is fitted at its largest zoom, so zoompan crops real pixels and
+        # scales them down instead of enlarging a canvas-sized copy (it is scaled once, before the loop).
+        peak = min(MAX_STILL_OVERSCALE, max(float(state_at(list(visual.motions), n / fps, box).zoom)
+                                            for n in range(visual.frame_count)))
+        if peak > 1:
+            width, height = _even(box.width * peak), _even(box.height * peak)
+    fit = f"scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height},setsar=1"
     flips = ("hflip," if element["flip_horizontal"] else "") + ("vflip," if element["flip_vertical"] else "")
     if visual.kind == "image":
         chain = (f"{crop}{fit},{flips}format={pix},loop=loop={visual.frame_count - 1}:size=1:start=0,"
@@ -145,6 +154,10 @@ def _source_chain(graph: _Graph, visual: Visual, fps: int, pix: str = "rgba") ->
         chain = (f"setpts=PTS-STARTPTS,{speed}fps={fps},tpad=stop_duration={visual.length:.6f}:stop_mode=clone,"
                  f"trim=end_frame={visual.frame_count},{crop}{fit},{flips}format={pix}")
     return graph.add(f"{index}:v", chain, "src"), 0, 0
+
+
+def _even(value: float) -> int:
+    return max(2, 2 * round(value / 2))
 
 
 def _text_source(graph: _Graph, visual: Visual, fps: int) -> tuple[str, int, int]:
