@@ -25,7 +25,11 @@ def start_mesh(pg_base, run_dir, extra_env: dict | None = None) -> tuple[Mesh, N
     ports = {svc: (free_port(), free_port()) for svc in SERVICE_PORTS}
     mesh = Mesh(run_dir, _with_db(pg_base, name), nats.url, envoy_port=free_port(), admin_port=free_port(),
                 ports=ports, extra_env={"FRAMELANE_DRAIN_SECONDS": "5", **(extra_env or {})})
-    mesh.start(timeout=60)
+    try:
+        mesh.start(timeout=60)
+    except BaseException:  # a mesh that fails to start leaves no process and no database behind
+        stop_mesh(pg_base, mesh, nats, name)
+        raise
     return mesh, nats, name
 
 
