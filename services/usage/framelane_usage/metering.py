@@ -53,8 +53,10 @@ def configured_plans(overrides: str) -> dict:
     (nested objects are merged). An unknown plan or field is an error at start-up."""
     plans = copy.deepcopy(DEFAULT_PLANS)
     for name, fields in json.loads(overrides or "{}").items():
+        if name not in plans:
+            raise ValueError(f"FRAMELANE_PLAN_OVERRIDES: no plan {name}")
         for field, value in fields.items():
-            if name not in plans or field not in plans[name]:
+            if field not in plans[name]:
                 raise ValueError(f"FRAMELANE_PLAN_OVERRIDES: no plan field {name}.{field}")
             if isinstance(value, dict):
                 plans[name][field].update(value)
