@@ -2,7 +2,6 @@
 speech and super-resolution (fast path) of generated media, plus cancel, isolation and 422s."""
 
 import json
-import re
 import shutil
 import subprocess
 import time
@@ -13,6 +12,7 @@ import pytest
 
 from tests.e2e.conftest import new_workspace_key
 from tests.e2e.test_renders import ffprobe
+from tests.speech import wer
 
 SENTENCE = "please upload the video and add a title at the beginning"
 
@@ -30,17 +30,6 @@ def fetch(http_client, url: str) -> bytes:
     resp = httpx.get(url, timeout=30)
     assert resp.status_code == 200, resp.text
     return resp.content
-
-
-def wer(reference: str, hypothesis: str) -> float:
-    ref = reference.lower().split()
-    hyp = re.sub(r"[^a-z' ]", " ", hypothesis.lower()).split()
-    d = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, d[0] = d[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (r != h))
-    return d[len(hyp)] / len(ref)
 
 
 @pytest.fixture(scope="module")

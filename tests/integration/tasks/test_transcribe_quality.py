@@ -4,7 +4,6 @@ recipe that turns a transcript into captions: its `words` go straight into a tex
 
 import asyncio
 import json
-import re
 import subprocess
 
 import numpy as np
@@ -12,26 +11,13 @@ import numpy as np
 from framelane_renderer.engine import probe
 from framelane_tasks.processors import transcribe
 from tests.integration.engine.engine_media import Renderer
+from tests.speech import wer
 
 SENTENCES = ["please upload the video and add a title at the beginning.",
              "the quick brown fox jumps over the lazy dog.",
              "send the finished clip to the whole team before friday."]
 # An American and a British voice, and a female variant (espeak-ng's names).
 VOICES = ("en-us", "en-gb-x-rp", "en-us+f3")
-
-
-def words_of(text: str) -> list[str]:
-    return re.sub(r"[^a-z' ]", " ", text.lower()).split()
-
-
-def wer(reference: str, hypothesis: str) -> float:
-    ref, hyp = words_of(reference), words_of(hypothesis)
-    d = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, d[0] = d[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (r != h))
-    return d[len(hyp)] / len(ref)
 
 
 async def _transcribe(wav, workdir) -> dict:

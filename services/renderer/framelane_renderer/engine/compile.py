@@ -436,7 +436,12 @@ def _windowed(graph: _Graph, plan: Plan, base: str, start: float, length: float,
     parts.append(graph.add(draw(graph.add(next(branches), window, "win")), "setpts=PTS-STARTPTS", "mid"))
     if last < total:
         parts.append(graph.add(next(branches), f"trim=start_frame={last},setpts=PTS-STARTPTS", "post"))
-    out = graph.label("cat")
+    return _concat(graph, parts, fps, "cat")
+
+
+def _concat(graph: _Graph, parts: list[str], fps: int, prefix: str) -> str:
+    """Canvas-rate streams played one after another, renumbered frame by frame from 0."""
+    out = graph.label(prefix)
     graph.statements.append("".join(f"[{part}]" for part in parts)
                             + f"concat=n={len(parts)}:v=1:a=0,settb=1/{fps},setpts=N[{out}]")
     return out
@@ -542,10 +547,7 @@ def _sequence_base(graph: _Graph, plan: Plan) -> tuple[str, int] | None:
         position = first + count
     if position < canvas.frame_count:
         gap(canvas.frame_count - position)
-    joined = "".join(f"[{label}]" for label in segments)
-    base = graph.label("seq")
-    graph.statements.append(f"{joined}concat=n={len(segments)}:v=1:a=0,settb=1/{fps},setpts=N[{base}]")
-    return base, len(spans)
+    return _concat(graph, segments, fps, "seq"), len(spans)
 
 
 def _atempo(speed: float) -> list[str]:
