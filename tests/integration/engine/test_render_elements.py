@@ -163,6 +163,24 @@ def test_sequential_opaque_layers_are_joined_not_overlaid(render):
     assert close(pixel(shown[9], 80, 45), (51, 204, 0), 12)  # the logo is gone, the fade goes on
 
 
+def test_a_transition_processes_only_the_frames_it_blends(render):
+    """xfade (4:4:4 only in FFmpeg 5) gets the outgoing clip from the transition's first frame and the
+    incoming one up to a frame after its last; the rest is concatenated untouched. A transition starting
+    between frames (1.05 s at 10 fps) begins where xfade rounds it to, frame 11."""
+    out = render(spec_with(video("red", id="a", out_point=1.5), video("blue", id="b", time=1.05, out_point=1.45),
+                           duration=2.5, transitions=[{"type": "cross_dissolve", "duration": 0.4,
+                                                       "from_id": "a", "to_id": "b"}]))
+    script = _filter_script(out)
+    assert "trim=end_frame=11[" in script and "trim=start_frame=11,setpts=PTS-STARTPTS[" in script
+    assert "trim=end_frame=6[" in script and "trim=start_frame=6,setpts=PTS-STARTPTS[" in script
+    shown = frames(out)
+    assert len(shown) == 25
+    assert close(pixel(shown[10], 80, 45), (255, 0, 0))
+    assert close(pixel(shown[12], 80, 45), (191, 0, 64), 12)  # a quarter through the dissolve
+    assert close(pixel(shown[14], 80, 45), (64, 0, 191), 12)  # three quarters
+    assert close(pixel(shown[15], 80, 45), (0, 0, 255)) and close(pixel(shown[24], 80, 45), (0, 0, 255))
+
+
 def test_layer_starting_between_frames_is_overlaid(render):
     out = render(spec_with(video("blue", time=1.2, out_point=0.3), video("red", time=0.05)))
     script = _filter_script(out)
