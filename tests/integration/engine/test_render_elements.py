@@ -126,9 +126,13 @@ def test_image_duration_and_visibility(render):
 
 
 def test_video_fades_picture(render):
+    """Fades to the background colour; `fade` is given only the frames of each fade (it copies every
+    frame it receives)."""
     out = render(spec_with(video("white", fade_in_duration=1, fade_out_duration=0.5)))
     levels = [int(pixel(f, 80, 45)[0]) for f in frames(out)]
     assert levels[0] < 30 and 100 < levels[5] < 160 and levels[12] > 240 and levels[19] < 60
+    script = _filter_script(out)
+    assert "trim=start_frame=0:end_frame=11[" in script and "trim=start_frame=14[" in script
 
 
 def test_background_colour_and_image(render):

@@ -285,16 +285,8 @@ def _animated(graph: _Graph, label: str, visual: Visual, fps: int,
     blurs = [min(1.0, float(s.blur)) * max(1.0, min(box.width, box.height) / 15) for s in states]
     if any(b > 0 for b in blurs):
         filters.append(f"gblur@b{name}=sigma={track(f'gblur@b{name}', 'sigma', blurs):.6f}")
-    if fade_color is not None:
-        # An opaque layer over a plain background: fading it is fading to the background colour.
-        if visual.fade_in > 0:
-            filters.append(f"fade=t=in:st=0:d={visual.fade_in:.6f}:color={fade_color}")
-        if visual.fade_out > 0:
-            filters.append(f"fade=t=out:st={max(0.0, visual.length - visual.fade_out):.6f}"
-                           f":d={visual.fade_out:.6f}:color={fade_color}")
-        alphas = []
-    else:
-        alphas = [_opacity(visual, n / fps, s) for n, s in enumerate(states)]
+    # An opaque layer over a plain background fades to the background colour (`_faded`, below).
+    alphas = [] if fade_color is not None else [_opacity(visual, n / fps, s) for n, s in enumerate(states)]
     if any(a < 1 for a in alphas):
         filters.append(f"colorchannelmixer@o{name}=aa={track(f'colorchannelmixer@o{name}', 'aa', alphas):.6f}")
     scale = state_at(motions, Expr(f"((in-1)/{fps})"), box).scale
@@ -319,6 +311,8 @@ def _animated(graph: _Graph, label: str, visual: Visual, fps: int,
         filters.insert(0, graph.commands(name, commands))
     if filters:
         label = graph.add(label, ",".join(filters), "anim")
+    if fade_color is not None:
+        label = _faded(graph, label, visual, fps, fade_color)
     offsets = [(float(s.dx), float(s.dy)) for s in states]
     return label, offset_x, offset_y, offsets
 
@@ -422,9 +416,33 @@ def _windowed(graph: _Graph, plan: Plan, base: str, start: float, length: float,
     no frame, so a 5 s title on a 60 s timeline would copy all 60 s. The base is cut around the
     layer's frames (a spare frame on each side) and the parts are joined again with `concat`.
     """
-    fps, total = plan.canvas.fps, plan.canvas.frame_count
+    fps = plan.canvas.fps
     first = max(0, math.floor(start * fps) - 1)
     last = math.ceil((start + length) * fps) + 1
+    return _in_window(graph, base, plan.canvas.frame_count, first, last, fps, draw)
+
+
+def _faded(graph: _Graph, label: str, visual: Visual, fps: int, color: str) -> str:
+    """An opaque layer over a plain background faded in and out to the background colour.
+
+    `fade` makes each frame it receives writable (a copy of a 4K frame is 12 MB) even outside its
+    fade, so it is given only the frames of the fade (a spare one on each side).
+    """
+    total = visual.frame_count
+    fade_out_start = max(0.0, visual.length - visual.fade_out)
+    if visual.fade_in > 0:
+        label = _in_window(graph, label, total, 0, math.ceil(visual.fade_in * fps) + 1, fps, lambda window: graph.add(
+            window, f"fade=t=in:st=0:d={visual.fade_in:.6f}:color={color}", "fade"))
+    if visual.fade_out > 0:
+        first = max(0, math.floor(fade_out_start * fps) - 1)
+        label = _in_window(graph, label, total, first, total, fps, lambda window: graph.add(
+            window, f"fade=t=out:st={fade_out_start:.6f}:d={visual.fade_out:.6f}:color={color}", "fade"))
+    return label
+
+
+def _in_window(graph: _Graph, base: str, total: int, first: int, last: int, fps: int, draw) -> str:
+    """`draw(window) -> label` applied to frames [first, last) of the `total` frames of `base` (the
+    window keeps its timestamps), the other frames passed on untouched."""
     if first == 0 and last >= total:
         return draw(base)
     outs = [graph.label("w") for _ in range(1 + (first > 0) + (last < total))]
