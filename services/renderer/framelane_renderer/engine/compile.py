@@ -526,8 +526,8 @@ def _transition(graph: _Graph, outgoing: str, incoming: str, incoming_frames: in
     up to the frame `duration` + 1 frame after it (each blend takes one frame of each input).
     """
     impl = catalog.TRANSITIONS[kind].impl
-    start = (round(offset * 1_000_000) * fps + 500_000) // 1_000_000
-    blended = min(incoming_frames, (round(duration * 1_000_000) * fps + 500_000) // 1_000_000 + 2)
+    start = _xfade_frames(offset, fps)
+    blended = min(incoming_frames, _xfade_frames(duration, fps) + 2)
     parts, post = [], None
     if start > 0:
         pre, outgoing = _split(graph, outgoing)
@@ -541,6 +541,12 @@ def _transition(graph: _Graph, outgoing: str, incoming: str, incoming_frames: in
     if post is not None:
         parts.append(graph.add(post, f"trim=start_frame={blended},setpts=PTS-STARTPTS", "post"))
     return _concat(graph, parts, fps, "xc")
+
+
+def _xfade_frames(seconds: float, fps: int) -> int:
+    """A time given to xfade as frames the way it counts them: whole microseconds rescaled to the
+    frame rate, rounded half up."""
+    return (round(seconds * 1_000_000) * fps + 500_000) // 1_000_000
 
 
 def _start_frame(start: float, fps: int) -> int | None:
