@@ -445,9 +445,7 @@ def _in_window(graph: _Graph, base: str, total: int, first: int, last: int, fps:
     window keeps its timestamps), the other frames passed on untouched."""
     if first == 0 and last >= total:
         return draw(base)
-    outs = [graph.label("w") for _ in range(1 + (first > 0) + (last < total))]
-    graph.statements.append(f"[{base}]split={len(outs)}" + "".join(f"[{out}]" for out in outs))
-    parts, branches = [], iter(outs)
+    parts, branches = [], iter(_split(graph, base, 1 + (first > 0) + (last < total)))
     if first > 0:
         parts.append(graph.add(next(branches), f"trim=end_frame={first}", "pre"))
     window = f"trim=start_frame={first}" + (f":end_frame={last}" if last < total else "")
@@ -457,11 +455,11 @@ def _in_window(graph: _Graph, base: str, total: int, first: int, last: int, fps:
     return _concat(graph, parts, fps, "cat")
 
 
-def _split(graph: _Graph, label: str) -> tuple[str, str]:
-    """Two references to the frames of `label`."""
-    first, second = graph.label("sp"), graph.label("sp")
-    graph.statements.append(f"[{label}]split=2[{first}][{second}]")
-    return first, second
+def _split(graph: _Graph, label: str, count: int = 2) -> list[str]:
+    """`count` references to the frames of `label`."""
+    outs = [graph.label("sp") for _ in range(count)]
+    graph.statements.append(f"[{label}]split={count}" + "".join(f"[{out}]" for out in outs))
+    return outs
 
 
 def _concat(graph: _Graph, parts: list[str], fps: int, prefix: str) -> str:
