@@ -86,6 +86,6 @@ class Renderer:
         plan = build_plan(result.normalized, self.sources)
         self.count += 1
         output = self.root / f"out{self.count}.{extension or result.normalized['output_format']}"
-        argv = compile_ffmpeg(plan, output, workdir=self.root / f"work{self.count}", still_at=still_at)
-        asyncio.run(run_ffmpeg(argv, plan.canvas.duration))
+        command = compile_ffmpeg(plan, output, workdir=self.root / f"work{self.count}", still_at=still_at)
+        asyncio.run(run_ffmpeg(command.argv, plan.canvas.duration, feeds=command.feeds))
         return output

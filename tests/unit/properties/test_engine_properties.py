@@ -92,5 +92,5 @@ def test_every_accepted_spec_compiles_or_is_refused_by_the_planner(spec, tmp_pat
     except engine.PlanError as err:
         assert err.path.startswith("$") and err.code
         return
-    argv = engine.compile_ffmpeg(plan, tmp_path_factory.mktemp("c") / f"out.{spec['output_format']}")
+    argv = engine.compile_ffmpeg(plan, tmp_path_factory.mktemp("c") / f"out.{spec['output_format']}").argv
     assert argv[0].endswith("ffmpeg") and str(argv[-1]).endswith(spec["output_format"])

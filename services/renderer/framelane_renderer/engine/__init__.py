@@ -3,16 +3,16 @@ to one FFmpeg filter graph and run it. Pure Python plus the ffmpeg/ffprobe binar
 no database."""
 
 from .catalog import capabilities
-from .compile import compile_ffmpeg, poster_time
+from .compile import Command, compile_ffmpeg, poster_time
 from .plan import Plan, PlanError, build_plan
-from .preview import preview_argv, render_preview
+from .preview import preview_command, render_preview
 from .probe import ProbeError, SourceInfo, probe
 from .render import render
-from .run import FfmpegError, RenderCancelled, run_ffmpeg
+from .run import Feed, FfmpegError, RenderCancelled, run_ffmpeg
 from .validate import ValidationResult, Violation, validate
 
 __all__ = [
-    "FfmpegError", "Plan", "PlanError", "ProbeError", "RenderCancelled", "SourceInfo",
+    "Command", "Feed", "FfmpegError", "Plan", "PlanError", "ProbeError", "RenderCancelled", "SourceInfo",
     "ValidationResult", "Violation", "build_plan", "capabilities", "compile_ffmpeg",
-    "poster_time", "preview_argv", "probe", "render", "render_preview", "run_ffmpeg", "validate",
+    "poster_time", "preview_command", "probe", "render", "render_preview", "run_ffmpeg", "validate",
 ]

@@ -3,7 +3,8 @@
 Every layer is decoded once, processed at its own size and overlaid onto the canvas; transitions
 join canvas-sized layers with `xfade` over the frames they blend; per-frame animation values are sent to filters with
 `sendcmd`, or given as expressions to filters that take them (`zoompan`, `perspective`).
-Text is drawn by `text.py` into TGA files in the work directory.
+Text is drawn by `text.py`: static text into a TGA file in the work directory, caption frames into
+a feed ffmpeg reads while it runs.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from . import catalog, text
 from .effects import EffectContext
 from .motions import Expr, MotionState, state_at
 from .plan import Chain, Plan, Visual
+from .run import Feed
 from .values import ffmpeg_color
 
 TRANSPARENT = "black@0"
@@ -27,6 +30,14 @@ MAX_STILL_OVERSCALE = 2.0  # a zooming still is fitted at up to twice its box (i
 AUDIO_RATE = 48000
 _OPAQUE_PIX = re.compile(r"^(yuvj?\d{3}p|nv\d\d|p0\d\d|p2\d\d|p4\d\d|gray|rgb24|bgr24|gbrp|rgb48|bgr48|0rgb|rgb0|bgr0|0bgr"
                          r"|x2rgb|x2bgr|yuyv|uyvy|rgb565|bgr565|rgb555|bgr555|monow|monob|y210|xv3)")
+
+
+@dataclass(frozen=True)
+class Command:
+    """An ffmpeg argv and the feeds it reads."""
+
+    argv: list[str]
+    feeds: tuple[Feed, ...] = ()
 
 
 @dataclass
@@ -46,6 +57,7 @@ class _Graph:
         self.workdir = workdir
         self.inputs: list[list[str]] = []
         self.statements: list[str] = []
+        self.feeds: list[Feed] = []
         self._count = 0
 
     def input(self, args: list[str]) -> int:
@@ -161,45 +173,65 @@ def _even(value: float) -> int:
 
 
 def _text_source(graph: _Graph, visual: Visual, fps: int) -> tuple[str, int, int]:
-    """Draw the text (or every changing caption frame) to images cropped to the ink."""
+    """Draw static text to one image cropped to the ink; captions become a feed of frames."""
     spec = visual.text
     box = visual.box
     placed = text.layout(spec)
-    prefix = f"text{visual.index}"
-    if not spec.captions:
-        frames = [(0, text.render(spec, placed))]
-    else:
-        frames = list(text.caption_frames(spec, placed, visual.start, visual.frame_count, fps))
+    if spec.captions:
+        return _caption_source(graph, visual, placed, fps)
+    image = text.render(spec, placed)
     if (placed.width, placed.height) != (box.width, box.height):
-        frames = [(index, image.resize((box.width, box.height), Image.Resampling.LANCZOS)) for index, image in frames]
-    bbox = None
-    for _, image in frames:
-        ink = image.getbbox()
-        if ink:
-            bbox = ink if bbox is None else (min(bbox[0], ink[0]), min(bbox[1], ink[1]),
-                                             max(bbox[2], ink[2]), max(bbox[3], ink[3]))
-    bbox = bbox or (0, 0, 1, 1)
-    written = []
-    for number, (index, image) in enumerate(frames):
-        # Uncompressed TGA (RGBA): about ten times cheaper to write than a PNG and nothing to inflate.
-        path = graph.workdir / f"{prefix}_{number:06d}.tga"
-        image.crop(bbox).save(path)
-        written.append((index, path))
-    if not spec.captions:
-        source = graph.input(["-i", str(written[0][1])])
-        chain = f"format=rgba,loop=loop={visual.frame_count - 1}:size=1:start=0,setpts=N/({fps}*TB)"
-    else:
-        sequence = graph.workdir / f"{prefix}_seq"
-        sequence.mkdir(exist_ok=True)
-        for position, (start_frame, path) in enumerate(written):
-            end_frame = written[position + 1][0] if position + 1 < len(written) else visual.frame_count
-            for frame in range(start_frame, end_frame):
-                target = sequence / f"{frame:06d}.tga"
-                if not target.exists():
-                    os.link(path, target)
-        source = graph.input(["-framerate", str(fps), "-i", str(sequence / "%06d.tga")])
-        chain = "format=rgba,setpts=N/({fps}*TB)".format(fps=fps)
+        image = image.resize((box.width, box.height), Image.Resampling.LANCZOS)
+    bbox = image.getbbox() or (0, 0, 1, 1)
+    # Uncompressed TGA (RGBA): about ten times cheaper to write than a PNG and nothing to inflate.
+    path = graph.workdir / f"text{visual.index}.tga"
+    image.crop(bbox).save(path)
+    source = graph.input(["-i", str(path)])
+    chain = f"format=rgba,loop=loop={visual.frame_count - 1}:size=1:start=0,setpts=N/({fps}*TB)"
     return graph.add(f"{source}:v", chain, "src"), bbox[0], bbox[1]
+
+
+def caption_region(visual: Visual, placed: text.Layout, changes: list[list[text.WordLook]]) -> tuple[int, int, int, int]:
+    """The part of the element's box that caption frames with these looks can paint (left, top,
+    right, bottom), computed without drawing them."""
+    box = visual.box
+    region = text.caption_bounds(visual.text, placed, changes) or (0, 0, 1, 1)
+    if (placed.width, placed.height) == (box.width, box.height):
+        return region
+    # A scaled box: the region in box pixels, grown by the reach of the resampling filter.
+    sx, sy = box.width / placed.width, box.height / placed.height
+    reach = 3 * math.ceil(max(1.0, 1 / sx, 1 / sy))
+    return (max(0, math.floor(region[0] * sx) - reach), max(0, math.floor(region[1] * sy) - reach),
+            min(box.width, math.ceil(region[2] * sx) + reach), min(box.height, math.ceil(region[3] * sy) + reach))
+
+
+def _caption_source(graph: _Graph, visual: Visual, placed: text.Layout, fps: int) -> tuple[str, int, int]:
+    """Caption frames as a feed: drawn while ffmpeg runs, cropped to the region the words can reach.
+
+    Only frames whose look changes are drawn; each is sent for every frame it lasts.
+    """
+    spec, box = visual.text, visual.box
+    changes = list(text.caption_looks(spec, visual.start, visual.frame_count, fps))
+    region = caption_region(visual, placed, [looks for _, looks in changes])
+    resize = (placed.width, placed.height) != (box.width, box.height)
+    ends = [index for index, _ in changes[1:]] + [visual.frame_count]
+
+    def frames() -> Iterator[bytes]:
+        cache: dict = {}
+        for (start, looks), end in zip(changes, ends):
+            image = text.render(spec, placed, looks, cache)
+            if resize:
+                image = image.resize((box.width, box.height), Image.Resampling.LANCZOS)
+            frame = image.crop(region).tobytes()
+            for _ in range(end - start):
+                yield frame
+
+    path = graph.workdir / f"captions{visual.index}.rgba"
+    graph.feeds.append(Feed(path, frames))
+    size = f"{region[2] - region[0]}x{region[3] - region[1]}"
+    source = graph.input(["-f", "rawvideo", "-pixel_format", "rgba", "-video_size", size, "-framerate", str(fps),
+                          "-i", str(path)])
+    return graph.add(f"{source}:v", f"setpts=N/({fps}*TB)", "src"), region[0], region[1]
 
 
 def _effect_chain(graph: _Graph, label: str, visual: Visual, pix: str = "rgba") -> str:
@@ -671,11 +703,12 @@ def _encoder_args(plan: Plan) -> list[str]:
 
 
 def compile_ffmpeg(plan: Plan, output_path: str | os.PathLike, workdir: str | os.PathLike | None = None,
-                   still_at: float = 0.0, poster_path: str | os.PathLike | None = None) -> list[str]:
-    """The ffmpeg argv rendering `plan` to `output_path`.
+                   still_at: float = 0.0, poster_path: str | os.PathLike | None = None) -> Command:
+    """The ffmpeg command rendering `plan` to `output_path`, with the feeds of frames it reads.
 
     Text images, sendcmd files and the filter script are written to `workdir` (default: a
-    directory next to the output), which must stay until ffmpeg has finished. `still_at` is the
+    directory next to the output), which must stay until ffmpeg has finished; the feeds' paths
+    are in it too, not yet created (see Feed). `still_at` is the
     time of the frame written for png/jpg outputs. With `poster_path`, a video's frame at
     `poster_time` is written there as a JPEG by the same run (no second decode of the output).
     """
@@ -743,7 +776,7 @@ def compile_ffmpeg(plan: Plan, output_path: str | os.PathLike, workdir: str | os
     if poster is not None:
         argv += ["-map", f"[{poster}]", "-frames:v", "1", "-update", "1", "-c:v", "mjpeg", "-q:v", "2",
                  "-pix_fmt", "yuvj420p", str(poster_path)]
-    return argv
+    return Command(argv, tuple(graph.feeds))
 
 
 def poster_time(duration: float) -> float:

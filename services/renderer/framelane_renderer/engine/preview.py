@@ -6,13 +6,14 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-from .compile import compile_ffmpeg
+from .compile import Command, compile_ffmpeg
 from .plan import Plan
 from .run import run_ffmpeg
 
 
-def preview_argv(plan: Plan, at: float, output_path: str | os.PathLike, workdir: str | os.PathLike | None = None) -> list[str]:
-    """The ffmpeg argv writing the frame at `at` seconds of `plan` as a PNG."""
+def preview_command(plan: Plan, at: float, output_path: str | os.PathLike,
+                    workdir: str | os.PathLike | None = None) -> Command:
+    """The ffmpeg command writing the frame at `at` seconds of `plan` as a PNG."""
     still = replace(plan, output_format="png")
     return compile_ffmpeg(still, output_path, workdir=workdir, still_at=at)
 
@@ -20,5 +21,6 @@ def preview_argv(plan: Plan, at: float, output_path: str | os.PathLike, workdir:
 async def render_preview(plan: Plan, at: float, output_path: str | os.PathLike,
                          workdir: str | os.PathLike | None = None) -> Path:
     """Render the frame at `at` seconds of `plan` to a PNG file and return its path."""
-    await run_ffmpeg(preview_argv(plan, at, output_path, workdir), duration=plan.canvas.duration)
+    command = preview_command(plan, at, output_path, workdir)
+    await run_ffmpeg(command.argv, plan.canvas.duration, feeds=command.feeds)
     return Path(output_path)

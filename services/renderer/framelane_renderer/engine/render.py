@@ -24,15 +24,16 @@ async def render(
     """Plan, compile and run a render of a validated, normalized spec; returns the plan used.
 
     With `poster_path`, a video output's poster frame is written there by the same FFmpeg run.
-    Compiling (text and caption frames are drawn then) runs in a thread, so the event loop keeps
-    heartbeating. The work directory next to the output is removed afterwards, whatever the outcome.
+    Compiling (static text is drawn then) runs in a thread, so the event loop keeps heartbeating;
+    caption frames are drawn in another while FFmpeg runs. The work directory next to the output
+    is removed afterwards, whatever the outcome.
     """
     plan = build_plan(spec, sources)
     output = Path(output_path)
     workdir = output.parent / f".{output.name}.work"
     try:
-        argv = await asyncio.to_thread(compile_ffmpeg, plan, output, workdir, poster_path=poster_path)
-        await run_ffmpeg(argv, plan.canvas.duration, on_progress, cancel)
+        command = await asyncio.to_thread(compile_ffmpeg, plan, output, workdir, poster_path=poster_path)
+        await run_ffmpeg(command.argv, plan.canvas.duration, on_progress, cancel, command.feeds)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return plan

@@ -1,7 +1,8 @@
 """Text elements and word-animation captions, laid out and drawn with Pillow (FreeType + raqm).
 
 A text element becomes RGBA images the compiler overlays: one image for static text, or one image
-per frame for a caption track whose words change look as they are spoken.
+per frame for a caption track whose words change look as they are spoken (drawn as ffmpeg reads
+them; `caption_bounds` tells the region they can paint beforehand, without drawing).
 """
 
 from __future__ import annotations
@@ -264,17 +265,26 @@ def _draw_run(
         canvas.alpha_composite(layer, dest=(ox, oy))
 
 
-def _run_layer(
+@functools.lru_cache(maxsize=4096)
+def _run_geometry(
     canvas_size: tuple[int, int], text: str, x: float, baseline: float, style: TextStyle,
     look: WordLook, width: float,
-) -> tuple[Image.Image, int, int] | None:
-    """The run's layer and where its corner goes on the canvas (None when nothing is visible)."""
+) -> tuple[ImageFont.FreeTypeFont, int, float, float, tuple[int, int, int, int]]:
+    """Where a run with `look` is drawn: its font, size, pen position and canvas region."""
     size = max(1, round(style.size * look.scale))
     font = _font(style.font_path, size)
     # Scaled words grow about their own centre.
     x = x + width / 2 - font.getlength(text) / 2 + look.dx
     baseline = baseline + (size - style.size) * 0.35 + look.dy
-    ox, oy, ox1, oy1 = _run_region(canvas_size, text, x, baseline, style, look, font, size)
+    return font, size, x, baseline, _run_region(canvas_size, text, x, baseline, style, look, font, size)
+
+
+def _run_layer(
+    canvas_size: tuple[int, int], text: str, x: float, baseline: float, style: TextStyle,
+    look: WordLook, width: float,
+) -> tuple[Image.Image, int, int] | None:
+    """The run's layer and where its corner goes on the canvas (None when nothing is visible)."""
+    font, size, x, baseline, (ox, oy, ox1, oy1) = _run_geometry(canvas_size, text, x, baseline, style, look, width)
     if ox1 <= ox or oy1 <= oy:
         return None
 
@@ -322,19 +332,24 @@ def _run_layer(
     return layer, ox, oy
 
 
+def _plate_rect(style: TextStyle, placed: Layout) -> tuple[float, float, float, float]:
+    """The background plate behind the lines: (left, top, right, bottom) in the text box."""
+    _, _, pad_x, pad_y = style.plate
+    left = min(x for _, x, _ in placed.lines) - pad_x
+    right = max(x + w for _, x, w in placed.lines) + pad_x
+    ascent, descent = _font(style.font_path, style.size).getmetrics()
+    bottom = placed.top + placed.line_height * (len(placed.lines) - 1) + ascent + descent + pad_y
+    return left, placed.top - pad_y, right, bottom
+
+
 def render(spec: TextSpec, placed: Layout, looks: list[WordLook] | None = None,
            cache: dict | None = None) -> Image.Image:
     """Draw the text box: plate, then lines (static text) or words with their looks (captions)."""
     style = spec.style
     canvas = Image.new("RGBA", (placed.width, placed.height), (0, 0, 0, 0))
-    line_count = len(placed.lines)
     if style.plate:
-        color, radius, pad_x, pad_y = style.plate
-        left = min(x for _, x, _ in placed.lines) - pad_x
-        right = max(x + w for _, x, w in placed.lines) + pad_x
-        ascent, descent = _font(style.font_path, style.size).getmetrics()
-        bottom = placed.top + placed.line_height * (line_count - 1) + ascent + descent + pad_y
-        ImageDraw.Draw(canvas).rounded_rectangle((left, placed.top - pad_y, right, bottom), radius=radius, fill=color)
+        color, radius, _, _ = style.plate
+        ImageDraw.Draw(canvas).rounded_rectangle(_plate_rect(style, placed), radius=radius, fill=color)
     if looks is None:
         for number, (text, x, width) in enumerate(placed.lines):
             baseline = placed.top + placed.ascent + number * placed.line_height
@@ -381,14 +396,35 @@ def word_looks(style_name: str, words: list[CaptionWord], t: float, size: int) -
 WORD_ANIMATION_STYLES = ("glow", "box", "scale_pop", "slide_up", "fly_in", "color")
 
 
-def caption_frames(spec: TextSpec, placed: Layout, element_start: float, frame_count: int, fps: int):
-    """Yield (frame index, image) for each frame whose caption look differs from the previous one."""
+def caption_looks(spec: TextSpec, element_start: float, frame_count: int, fps: int):
+    """Yield (frame index, word looks) for each frame whose caption look differs from the previous one."""
     previous = None
-    cache: dict = {}
     for index in range(frame_count):
-        t = element_start + index / fps
-        looks = word_looks(spec.caption_style or "", spec.captions, t, spec.style.size)
+        looks = word_looks(spec.caption_style or "", spec.captions, element_start + index / fps, spec.style.size)
         if looks != previous:
-            yield index, render(spec, placed, looks, cache)
+            yield index, looks
             previous = looks
 
+
+def caption_bounds(spec: TextSpec, placed: Layout, changes: list[list[WordLook]]) -> tuple[int, int, int, int] | None:
+    """A region (left, top, right, bottom) of the text box holding every pixel that drawing each of
+    `changes` can paint (the plate and each visible word's run region), found without drawing;
+    None when nothing is visible."""
+    style = spec.style
+    regions = []
+    if style.plate:
+        left, top, right, bottom = _plate_rect(style, placed)
+        regions.append((math.floor(left) - 1, math.floor(top) - 1, math.ceil(right) + 1, math.ceil(bottom) + 1))
+    visible = {(word, look) for looks in changes for word, look in zip(placed.words, looks, strict=True)
+               if look.opacity > 0}
+    for word, look in visible:
+        baseline = placed.top + placed.ascent + word.line * placed.line_height
+        regions.append(_run_geometry((placed.width, placed.height), word.text, word.x, baseline, style, look,
+                                     word.width)[-1])
+    regions = [(max(0, x0), max(0, y0), min(placed.width, x1), min(placed.height, y1))
+               for x0, y0, x1, y1 in regions]
+    regions = [r for r in regions if r[2] > r[0] and r[3] > r[1]]
+    if not regions:
+        return None
+    return (min(r[0] for r in regions), min(r[1] for r in regions),
+            max(r[2] for r in regions), max(r[3] for r in regions))
