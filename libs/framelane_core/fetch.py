@@ -126,6 +126,7 @@ class Fetched:
     etag: str
     final_url: str
     not_modified: bool = False
+    last_modified: str = ""
 
 
 async def fetch_to_file(url: str, dest: Path, *, allow: Allow, max_bytes: int, timeout: float = 30.0,
@@ -143,7 +144,8 @@ async def fetch_to_file(url: str, dest: Path, *, allow: Allow, max_bytes: int, t
             )
             response = await client.send(request, stream=True)
             try:
-                if response.status_code == 304 and (headers or {}).get("If-None-Match"):
+                conditional = {"If-None-Match", "If-Modified-Since"} & set(headers or {})
+                if response.status_code == 304 and conditional:
                     # Nothing was written: the caller's cached copy is current.
                     return Fetched(dest, 0, "", response.headers.get("etag", ""), url, True)
                 if response.is_redirect:
@@ -165,7 +167,8 @@ async def fetch_to_file(url: str, dest: Path, *, allow: Allow, max_bytes: int, t
                             raise InvalidSource(f"Source is larger than the limit of {max_bytes} bytes.")
                         f.write(chunk)
                 return Fetched(dest, size, response.headers.get("content-type", ""),
-                               response.headers.get("etag", ""), url)
+                               response.headers.get("etag", ""), url,
+                               last_modified=response.headers.get("last-modified", ""))
             except httpx.HTTPError as err:
                 raise InvalidSource(f"Fetching the source failed: {type(err).__name__}.") from None
             finally:

@@ -1,5 +1,6 @@
 """Sources of renders and tasks: fetched through the safe fetcher into a disk cache keyed by URL,
-revalidated with the stored ETag (a 304 reuses the cached copy). A signed link to our own storage
+revalidated with the stored ETag, or Last-Modified date from servers that send no ETag (a 304
+reuses the cached copy). A signed link to our own storage
 (an upload's, import's or file's URL) is read from storage instead of over HTTP: the mesh's public
 URL may well be loopback, which the SSRF check rightly refuses."""
 
@@ -39,14 +40,16 @@ async def fetch_source(url: str, cache_dir: Path, allow: Allow, storage=None, ma
     path, meta = cache_dir / digest, cache_dir / f"{digest}.json"
     headers = {}
     if path.exists() and meta.exists():
-        etag = json.loads(meta.read_text()).get("etag")
-        if etag:
-            headers["If-None-Match"] = etag
+        validators = json.loads(meta.read_text())
+        if validators.get("etag"):
+            headers["If-None-Match"] = validators["etag"]
+        if validators.get("last_modified"):
+            headers["If-Modified-Since"] = validators["last_modified"]
     # A unique temporary name: worker processes sharing the cache never see half a file.
     tmp = cache_dir / f"{digest}.{uuid.uuid4().hex}.part"
     fetched = await fetch_to_file(url, tmp, allow=allow, max_bytes=max_bytes, headers=headers)
     if fetched.not_modified:
         return path
     tmp.replace(path)
-    meta.write_text(json.dumps({"url": url, "etag": fetched.etag}))
+    meta.write_text(json.dumps({"url": url, "etag": fetched.etag, "last_modified": fetched.last_modified}))
     return path

@@ -8,11 +8,23 @@ import pytest
 from framelane_core.fetch import Allow, InvalidSource, SourceNotAllowed, SourceNotFound, check_url, fetch_to_file
 
 
+DATED = "Sun, 22 Nov 2026 10:00:00 GMT"
+
+
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path == "/clip.bin" and self.headers.get("If-None-Match") == '"v1"':
             self.send_response(304)
             self.end_headers()
+        elif self.path == "/dated.bin" and self.headers.get("If-Modified-Since") == DATED:
+            self.send_response(304)
+            self.end_headers()
+        elif self.path == "/dated.bin":  # like a static file server that sends no ETag
+            self.send_response(200)
+            self.send_header("Content-Length", "3000")
+            self.send_header("Last-Modified", DATED)
+            self.end_headers()
+            self.wfile.write(b"d" * 3000)
         elif self.path == "/clip.bin":
             body = b"x" * 5000
             self.send_response(200)
@@ -84,3 +96,21 @@ async def test_source_cache_revalidates_with_the_etag_and_reuses_its_copy(server
     again = await fetch_source(url, tmp_path, allow)  # answered 304 Not Modified
     assert first == again and again.read_bytes() == b"x" * 5000
     assert not list(tmp_path.glob("*.part"))
+
+
+async def test_source_cache_revalidates_with_the_date_when_there_is_no_etag(server, tmp_path, monkeypatch):
+    from framelane_core import sources  # noqa: PLC0415
+
+    allow = Allow.parse(f"127.0.0.1:{server}")
+    url = f"http://127.0.0.1:{server}/dated.bin"
+    first = await sources.fetch_source(url, tmp_path, allow)
+    answers = []
+
+    async def recording(*args, **kwargs):
+        answers.append(await fetch_to_file(*args, **kwargs))
+        return answers[-1]
+
+    monkeypatch.setattr(sources, "fetch_to_file", recording)
+    again = await sources.fetch_source(url, tmp_path, allow)
+    assert first == again and again.read_bytes() == b"d" * 3000
+    assert answers[0].not_modified and answers[0].size == 0
