@@ -90,8 +90,10 @@ class OutboxRelay:
     after JetStream acknowledged it, so a crash between the two publishes it again (de-duplicated
     by Nats-Msg-Id)."""
 
-    def __init__(self, pool: AsyncConnectionPool, js, service: str, dsn: str, batch: int = 200):
+    def __init__(self, pool: AsyncConnectionPool, js, service: str, dsn: str, batch: int = 200,
+                 schema: str | None = None):
         self.pool, self.js, self.service, self.dsn, self.batch = pool, js, service, dsn, batch
+        self.channel = f"{schema or service}_outbox"  # write_outbox notifies its schema's channel
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
 
@@ -141,7 +143,7 @@ class OutboxRelay:
 
     async def _listen(self) -> None:
         """Wakes the relay on NOTIFY so events go out in milliseconds, not at the next poll."""
-        await db.wake_on_notify(self.dsn, f"{self.service}_outbox", self._wake, self._stopping)
+        await db.wake_on_notify(self.dsn, self.channel, self._wake, self._stopping)
 
     def stop(self) -> None:
         self._stopping.set()

@@ -5,6 +5,7 @@ import asyncio
 import importlib.resources
 import logging
 import re
+from collections.abc import Callable
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -82,16 +83,22 @@ async def ensure_database(dsn: str) -> None:
             await conn.execute(f'CREATE DATABASE "{name}"')
 
 
-async def wake_on_notify(dsn: str, channel: str, wake, stopping) -> None:
-    """Sets the `wake` event on every NOTIFY on `channel` until `stopping` is set, reconnecting after
-    errors: pollers wake in milliseconds instead of at their next poll."""
+async def listen(dsn: str, channel: str, on_notify: Callable[[str], None], stopping: asyncio.Event) -> None:
+    """Calls `on_notify(payload)` for every NOTIFY on `channel` until `stopping` is set, reconnecting
+    after errors (what is sent while reconnecting is missed: listeners also poll)."""
     while not stopping.is_set():
         try:
             async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
                 await conn.execute(f'LISTEN "{channel}"')
-                async for _ in conn.notifies():
-                    wake.set()
+                async for notify in conn.notifies():
+                    on_notify(notify.payload)
         except asyncio.CancelledError:
             raise
         except Exception:
             await asyncio.sleep(1.0)
+
+
+async def wake_on_notify(dsn: str, channel: str, wake: asyncio.Event, stopping: asyncio.Event) -> None:
+    """Sets the `wake` event on every NOTIFY on `channel`: pollers wake in milliseconds instead of
+    at their next poll."""
+    await listen(dsn, channel, lambda _: wake.set(), stopping)

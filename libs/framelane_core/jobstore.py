@@ -1,19 +1,58 @@
 """The lifecycle SQL every job table shares (renders, tasks): the same status, progress, output
-and error columns, moved by conditional updates so each transition happens once."""
+and error columns, moved by conditional updates so each transition happens once; and the watch
+that wakes long-polls when a job ends."""
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from framelane_core import db
 from framelane_core.errors import Conflict, NotFound
 from framelane_core.jobs import MAX_WAIT_SECONDS, TERMINAL
 from framelane_core.pagination import Cursor
 
 _CANCELLED = '{"code": "cancelled", "message": "Cancelled by the client."}'
+POLL_SECONDS = 0.25  # a long-poll's re-read when no notification comes
+
+
+class JobWatch:
+    """Wakes long-polls the moment their job ends, instead of at their next poll.
+
+    A runner (run/stop) LISTENing on the schema's `<schema>_jobs` channel, whose payloads are the
+    ids of jobs that reached a terminal status (sent by JobTable at commit)."""
+
+    def __init__(self, dsn: str, schema: str):
+        self.dsn, self.channel = dsn, f"{schema}_jobs"
+        self._waiting: dict[str, set[asyncio.Event]] = {}
+        self._stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        await db.listen(self.dsn, self.channel, self._ended, self._stopping)
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def _ended(self, job_id: str) -> None:
+        for event in self._waiting.get(job_id, ()):
+            event.set()
+
+    @contextlib.contextmanager
+    def watching(self, job_id: str) -> Iterator[asyncio.Event]:
+        """An event set when `job_id` ends while the block runs."""
+        event = asyncio.Event()
+        self._waiting.setdefault(job_id, set()).add(event)
+        try:
+            yield event
+        finally:
+            waiters = self._waiting[job_id]
+            waiters.discard(event)
+            if not waiters:
+                del self._waiting[job_id]
 
 
 class JobTable:
@@ -22,17 +61,21 @@ class JobTable:
     def __init__(self, table: str, noun: str):
         self.table, self.noun = table, noun
 
-    async def wait(self, pool: AsyncConnectionPool, ws_id: str, job_id: str, wait: float = 0) -> dict:
-        """The job; with wait > 0, polls until it is terminal or wait (≤ 25 s) passed. NotFound otherwise."""
+    async def wait(self, pool: AsyncConnectionPool, ws_id: str, job_id: str, wait: float = 0,
+                   watch: JobWatch | None = None) -> dict:
+        """The job; with wait > 0, re-read until it is terminal or wait (≤ 25 s) passed, at once when
+        `watch` hears it end, else every POLL_SECONDS. NotFound otherwise."""
         deadline = time.monotonic() + min(max(wait, 0.0), MAX_WAIT_SECONDS)
-        while True:
-            async with pool.connection() as conn:
-                row = await self.get(conn, ws_id, job_id)
-            if row is None:
-                raise NotFound(f"{self.noun} {job_id} not found.")
-            if row["status"] in TERMINAL or time.monotonic() >= deadline:
-                return row
-            await asyncio.sleep(min(0.25, max(0.0, deadline - time.monotonic())))
+        with watch.watching(job_id) if watch is not None else contextlib.nullcontext(asyncio.Event()) as ended:
+            while True:
+                async with pool.connection() as conn:
+                    row = await self.get(conn, ws_id, job_id)
+                if row is None:
+                    raise NotFound(f"{self.noun} {job_id} not found.")
+                if row["status"] in TERMINAL or time.monotonic() >= deadline:
+                    return row
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(ended.wait(), min(POLL_SECONDS, max(0.0, deadline - time.monotonic())))
 
     async def cancel_job(self, pool: AsyncConnectionPool, ws_id: str, job_id: str,
                          emit: Callable[[AsyncConnection, dict], Awaitable[None]]) -> dict:
@@ -76,7 +119,7 @@ class JobTable:
             " WHERE id = %s AND workspace_id = %s AND status IN ('ingesting', 'queued', 'processing') RETURNING *",
             (_CANCELLED, job_id, ws_id),
         )
-        return await cur.fetchone()
+        return await _ended(conn, cur)
 
     async def claim(self, conn: AsyncConnection, job_id: str, worker_id: str) -> tuple[dict | None, bool]:
         """Takes a job for a worker: (row, first) where first tells a queued → processing change.
@@ -127,7 +170,7 @@ class JobTable:
             " WHERE id = %s AND status = 'processing' AND attempts = coalesce(%s, attempts) RETURNING *",
             (Jsonb(output), job_id, attempt),
         )
-        return await cur.fetchone()
+        return await _ended(conn, cur)
 
     async def fail(self, conn: AsyncConnection, job_id: str, error: dict,
                    from_statuses: tuple[str, ...] = ("processing",), attempt: int | None = None) -> dict | None:
@@ -138,4 +181,12 @@ class JobTable:
             " RETURNING *",
             (Jsonb(error), job_id, list(from_statuses), attempt),
         )
-        return await cur.fetchone()
+        return await _ended(conn, cur)
+
+
+async def _ended(conn: AsyncConnection, cur) -> dict | None:
+    """The row a terminal transition returned; its JobWatch listeners hear of it at commit."""
+    row = await cur.fetchone()
+    if row is not None:
+        await conn.execute("SELECT pg_notify(current_schema() || '_jobs', %s)", (row["id"],))
+    return row

@@ -108,7 +108,8 @@ class ServiceApp:
         runners = []
         if self.stream_retention is not None:
             await bus.ensure_stream(self.res.js, s.service, self.stream_retention)
-            runners.append(bus.OutboxRelay(self.res.pool, self.res.js, s.service, db.schema_dsn(s.database_url, s.schema)))
+            runners.append(bus.OutboxRelay(self.res.pool, self.res.js, s.service, db.schema_dsn(s.database_url, s.schema),
+                                           schema=s.schema))
         responses = ResponseStore(self.res.pool) if self.res.pool is not None else None
         self.res.server, self.health = build_server(s.service, self.authenticator(self.res), self.service_names(),
                                                     self.rate_limiter(self.res), responses)

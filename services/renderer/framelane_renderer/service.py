@@ -19,6 +19,7 @@ from framelane_core.errors import (
 from framelane_core.fetch import Allow, check_source
 from framelane_core.ids import new_id
 from framelane_core.jobs import STATUSES, job_message
+from framelane_core.jobstore import JobWatch
 from framelane_core.pagination import decode_cursor, page, page_limit
 from framelane_core.protoconv import integral_numbers
 from framelane_core.storage import LocalStorage
@@ -47,8 +48,8 @@ def estimated_duration(spec: dict) -> float:
 
 class Renders:
     def __init__(self, pool: AsyncConnectionPool, storage: LocalStorage, allow: Allow, work_dir: str, usage_channel,
-                 upload_wait: float = UPLOAD_WAIT_SECONDS):
-        self.pool, self.storage, self.allow, self.work_dir = pool, storage, allow, work_dir
+                 upload_wait: float = UPLOAD_WAIT_SECONDS, watch: JobWatch | None = None):
+        self.pool, self.storage, self.allow, self.work_dir, self.watch = pool, storage, allow, work_dir, watch
         self.usage = usage_pb2_grpc.UsageServiceStub(usage_channel)
         self.upload_wait = upload_wait
 
@@ -122,7 +123,7 @@ class Renders:
 
     async def get(self, principal: Principal, render_id: str, wait: float = 0) -> dict:
         """The render; with wait > 0, the answer comes when it is terminal or wait (≤ 25 s) passed."""
-        return await store.renders.wait(self.pool, principal.workspace_id, render_id, wait)
+        return await store.renders.wait(self.pool, principal.workspace_id, render_id, wait, self.watch)
 
     async def list_page(self, principal: Principal, status: str, limit: int, cursor: str) -> tuple[list[dict], str | None]:
         if status and status not in STATUSES:

@@ -6,9 +6,10 @@ from nats.js.api import RetentionPolicy
 
 from framelane.beatapi.v1 import beatapi_pb2, beatapi_pb2_grpc
 from framelane.tasks.v1 import assets_pb2, assets_pb2_grpc, tasks_pb2, tasks_pb2_grpc
-from framelane_core import capabilities, gpu
+from framelane_core import capabilities, db, gpu
 from framelane_core.config import Settings
 from framelane_core.fetch import Allow
+from framelane_core.jobstore import JobWatch
 from framelane_core.lifecycle import Resources, ServiceApp
 from framelane_core.storage import storage_from_settings
 from framelane_tasks.assets import AssetRunner, Assets
@@ -32,8 +33,10 @@ class TasksApp(ServiceApp):
                 beatapi_pb2.DESCRIPTOR.services_by_name["FileService"].full_name, capabilities.SERVICE_NAME]
 
     async def wire(self, res: Resources) -> list:
-        storage, allow = storage_from_settings(self.settings), Allow.parse(self.settings.fetch_allow)
-        tasks = Tasks(res.pool, storage, allow, Path(self.settings.work_dir) / "sources", res.channel("usage"))
+        s = self.settings
+        storage, allow = storage_from_settings(s), Allow.parse(s.fetch_allow)
+        watch = JobWatch(db.schema_dsn(s.database_url, s.schema), s.schema)
+        tasks = Tasks(res.pool, storage, allow, Path(s.work_dir) / "sources", res.channel("usage"), watch)
         tasks_pb2_grpc.add_TaskServiceServicer_to_server(TaskServicer(tasks), res.server)
         beatapi_pb2_grpc.add_TaskServiceServicer_to_server(BeatTaskServicer(tasks), res.server)
         # Imports and probes of uploads run in this background runner, never in a request handler.
@@ -41,7 +44,7 @@ class TasksApp(ServiceApp):
         assets_pb2_grpc.add_AssetServiceServicer_to_server(AssetServicer(assets), res.server)
         beatapi_pb2_grpc.add_FileServiceServicer_to_server(BeatFileServicer(assets), res.server)
         capabilities.register(res.server, describe)
-        return [AssetRunner(assets, Path(self.settings.work_dir) / "assets")]
+        return [AssetRunner(assets, Path(s.work_dir) / "assets"), watch]
 
 
 class TaskWorkerApp(ServiceApp):

@@ -14,6 +14,7 @@ from framelane_core.errors import FramelaneError, InvalidRequest, NotReady, from
 from framelane_core.fetch import Allow, SourceNotAllowed, check_source
 from framelane_core.ids import new_id
 from framelane_core.jobs import STATUSES, job_message
+from framelane_core.jobstore import JobWatch
 from framelane_core.pagination import decode_cursor, page, page_limit
 from framelane_core.protoconv import integral_numbers
 from framelane_core.sources import fetch_source
@@ -40,8 +41,8 @@ def task_job(row: dict, storage: LocalStorage):
 
 class Tasks:
     def __init__(self, pool: AsyncConnectionPool, storage: LocalStorage, allow: Allow, cache_dir: Path,
-                 usage_channel):
-        self.pool, self.storage, self.allow, self.cache_dir = pool, storage, allow, cache_dir
+                 usage_channel, watch: JobWatch | None = None):
+        self.pool, self.storage, self.allow, self.cache_dir, self.watch = pool, storage, allow, cache_dir, watch
         self.usage = usage_pb2_grpc.UsageServiceStub(usage_channel)
         self._measured: dict[str, float | None] = {}  # audio content digest -> seconds
 
@@ -146,7 +147,7 @@ class Tasks:
 
     async def get(self, principal: Principal, task_id: str, wait: float = 0) -> dict:
         """The task; with wait > 0, the answer comes when it is terminal or wait (≤ 25 s) passed."""
-        return await store.tasks.wait(self.pool, principal.workspace_id, task_id, wait)
+        return await store.tasks.wait(self.pool, principal.workspace_id, task_id, wait, self.watch)
 
     async def list_page(self, principal: Principal, task_type: str, status: str, limit: int,
                         cursor: str) -> tuple[list[dict], str | None]:
