@@ -10,11 +10,13 @@ async def insert_render(conn: AsyncConnection, render_id: str, ws_id: str, spec:
                         webhook_url: str | None, warnings: list, duration: float, parent_id: str | None = None,
                         status: str = "queued", pending_keys: list[str] | None = None,
                         hold_seconds: float = 0) -> dict:
-    """A new render: `queued`, or held by staging (`ingesting`, or waiting for pending_keys)."""
+    """A new render: `queued`, or held by staging (`ingesting`, or waiting for pending_keys).
+    created_at is the insert's own time, after the admission the transaction waited for."""
     cur = await conn.execute(
         "INSERT INTO renders (id, workspace_id, status, spec, metadata, webhook_url, warnings, duration, parent_id,"
-        " pending_keys, hold_until)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now() + make_interval(secs => %s)) RETURNING *",
+        " pending_keys, hold_until, created_at)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now() + make_interval(secs => %s), clock_timestamp())"
+        " RETURNING *",
         (render_id, ws_id, status, Jsonb(spec), Jsonb(metadata), webhook_url, Jsonb(warnings), duration, parent_id,
          pending_keys or None, hold_seconds),
     )
