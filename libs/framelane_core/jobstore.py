@@ -32,7 +32,12 @@ class JobWatch:
         self._stopping = asyncio.Event()
 
     async def run(self) -> None:
-        await db.listen(self.dsn, self.channel, self._ended, self._stopping)
+        listener = asyncio.create_task(db.listen(self.dsn, self.channel, self._ended, self._stopping))
+        try:
+            await self._stopping.wait()
+        finally:
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
 
     def stop(self) -> None:
         self._stopping.set()
