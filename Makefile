@@ -64,6 +64,9 @@ bench-gateway: deps ## GET /v1/workspace through Envoy vs the direct gRPC call
 bench-render: deps ## Reference specs: ours through the API vs our FFmpeg command alone, the encoder floor and MoviePy 2
 	$(PY) bench/bench_render.py
 
+bench-transitions: deps ## Each supported transition's CPU cost in a 1080p render over a hard cut, and an xfade expression for scale
+	$(PY) bench/bench_transitions.py
+
 bench-webhooks: deps ## Webhook deliveries/s and event-to-delivery latency, 1 and 100 endpoints
 	$(PY) bench/bench_webhooks.py
 
@@ -89,4 +92,4 @@ k8s-generate: deps ## Rewrite deploy/k8s's generated files (Envoy ConfigMap, Gra
 	$(PY) deploy/k8s/envoy_config.py
 	$(PY) deploy/k8s/dashboards.py
 
-.PHONY: help deps dev-deps protos check-protos run test test-unit test-integration test-e2e bench-gateway bench-render bench-webhooks bench-load bench-tasks bench-ai-tasks fuzz chaos k8s-validate k8s-generate
+.PHONY: help deps dev-deps protos check-protos run test test-unit test-integration test-e2e bench-gateway bench-render bench-transitions bench-webhooks bench-load bench-tasks bench-ai-tasks fuzz chaos k8s-validate k8s-generate

@@ -133,10 +133,9 @@ TRANSITION_NAMES = [
     "glitch_memories", "window_slice", "cube", "doorway", "pinwheel", "water_drop", "crosshatch",
     "dreamy", "angular", "burn", "heart", "circle_open", "color_phase", "squares_wire",
 ]
-_TRANSITION_IMPLS = {
-    name: functools.partial(transitions.xfade_filter, name)
-    for name in (*transitions.XFADE_TRANSITIONS, *transitions.CUSTOM_TRANSITIONS)
-}
+# An xfade filter text maker, or a MaskTransition (see transitions.py).
+_TRANSITION_IMPLS = {name: functools.partial(transitions.xfade_filter, name) for name in transitions.XFADE_TRANSITIONS}
+_TRANSITION_IMPLS |= transitions.MASK_TRANSITIONS
 TRANSITIONS = _rows(TRANSITION_NAMES, _TRANSITION_IMPLS, params={"duration": {"exclusive_min": 0}})
 
 WORD_ANIMATION_STYLES = _rows(

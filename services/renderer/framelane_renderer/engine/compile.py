@@ -1,14 +1,16 @@
 """Compile a Plan into one FFmpeg command with one filter graph.
 
 Every layer is decoded once, processed at its own size and overlaid onto the canvas; transitions
-join canvas-sized layers with `xfade` over the frames they blend; per-frame animation values are sent to filters with
-`sendcmd`, or given as expressions to filters that take them (`zoompan`, `perspective`).
+join canvas-sized layers with `xfade`, or `maskedmerge` with masks from a feed, over the frames
+they blend; per-frame animation values are sent to filters with `sendcmd`, or given as expressions
+to filters that take them (`zoompan`, `perspective`).
 Text is drawn by `text.py`: static text into a TGA file in the work directory, caption frames into
 a feed ffmpeg reads while it runs.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -18,7 +20,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from . import catalog, text
+from . import catalog, text, transitions
 from .effects import EffectContext
 from .motions import Expr, MotionState, state_at
 from .plan import Chain, Plan, Visual
@@ -73,6 +75,18 @@ class _Graph:
         out = self.label(prefix)
         self.statements.append(f"[{source}]{chain}[{out}]")
         return out
+
+    def feed(self, name: str, frames, pixel_format: str, size: tuple[int, int], fps: int,
+             queue: int | None = None) -> str:
+        """An input of raw frames drawn while ffmpeg runs (a Feed named `name` in the work
+        directory), timed from 0 at the canvas rate; returns its label. `queue` caps the frames
+        ffmpeg's input thread holds (8 by default)."""
+        path = self.workdir / name
+        self.feeds.append(Feed(path, frames))
+        queued = ["-thread_queue_size", str(queue)] if queue else []
+        source = self.input([*queued, "-f", "rawvideo", "-pixel_format", pixel_format,
+                             "-video_size", f"{size[0]}x{size[1]}", "-framerate", str(fps), "-i", str(path)])
+        return self.add(f"{source}:v", f"setpts=N/({fps}*TB)", "feed")
 
     def commands(self, name: str, lines: list[str]) -> str:
         """Write a sendcmd file and return the filter that plays it."""
@@ -226,12 +240,8 @@ def _caption_source(graph: _Graph, visual: Visual, placed: text.Layout, fps: int
             for _ in range(end - start):
                 yield frame
 
-    path = graph.workdir / f"captions{visual.index}.rgba"
-    graph.feeds.append(Feed(path, frames))
-    size = f"{region[2] - region[0]}x{region[3] - region[1]}"
-    source = graph.input(["-f", "rawvideo", "-pixel_format", "rgba", "-video_size", size, "-framerate", str(fps),
-                          "-i", str(path)])
-    return graph.add(f"{source}:v", f"setpts=N/({fps}*TB)", "src"), region[0], region[1]
+    size = (region[2] - region[0], region[3] - region[1])
+    return graph.feed(f"captions{visual.index}.rgba", frames, "rgba", size, fps), region[0], region[1]
 
 
 def _effect_chain(graph: _Graph, label: str, visual: Visual, pix: str = "rgba") -> str:
@@ -539,14 +549,14 @@ def _chain_stream(graph: _Graph, plan: Plan, chain: Chain) -> str:
     for position, (kind, duration) in enumerate(chain.transitions):
         incoming = chain.members[position + 1]
         joined = _transition(graph, joined, layers[position + 1], incoming.frame_count, kind, duration,
-                             incoming.start - head.start, fps)
+                             incoming.start - head.start, plan, not all(opaque))
     return joined
 
 
 def _transition(graph: _Graph, outgoing: str, incoming: str, incoming_frames: int, kind: str, duration: float,
-                offset: float, fps: int) -> str:
-    """`outgoing` then `incoming` (which starts `offset` s into it), blended by the transition's `xfade`
-    only over the frames the transition covers.
+                offset: float, plan: Plan, alpha: bool) -> str:
+    """`outgoing` then `incoming` (which starts `offset` s into it), blended by the transition only
+    over the frames the transition covers.
 
     FFmpeg 5's xfade takes 4:4:4 and RGB formats only, so each frame that merely passes through it
     would be converted from 4:2:0 and back: about 5 CPU-s per transition on a minute of 1080p, and a
@@ -554,10 +564,14 @@ def _transition(graph: _Graph, outgoing: str, incoming: str, incoming_frames: in
     and the incoming one where it has surely ended, and the three parts are joined with `concat`.
     The cut follows xfade's own frame arithmetic: its offset rounded to the nearest frame, and blends
     up to the frame `duration` + 1 frame after it (each blend takes one frame of each input).
+    A mask transition (transitions.py) blends exactly the frames before `duration`.
     """
+    fps = plan.canvas.fps
     impl = catalog.TRANSITIONS[kind].impl
+    masked = isinstance(impl, transitions.MaskTransition)
     start = _xfade_frames(offset, fps)
-    blended = min(incoming_frames, _xfade_frames(duration, fps) + 2)
+    frames = math.ceil(duration * fps - 1e-6) if masked else _xfade_frames(duration, fps) + 2
+    blended = min(incoming_frames, frames)
     parts, post = [], None
     if start > 0:
         pre, outgoing = _split(graph, outgoing)
@@ -566,11 +580,43 @@ def _transition(graph: _Graph, outgoing: str, incoming: str, incoming_frames: in
         incoming, post = _split(graph, incoming)
     tail = graph.add(outgoing, f"trim=start_frame={start},setpts=PTS-STARTPTS", "tail")
     head = graph.add(incoming, f"trim=end_frame={blended}", "head")
-    parts.append(graph.label("xf"))
-    graph.statements.append(f"[{tail}][{head}]{impl(duration, 0.0)}[{parts[-1]}]")
+    if masked:
+        parts.append(_masked(graph, tail, head, impl, duration, blended, plan, alpha))
+    else:
+        parts.append(graph.label("xf"))
+        graph.statements.append(f"[{tail}][{head}]{impl(duration, 0.0)}[{parts[-1]}]")
     if post is not None:
         parts.append(graph.add(post, f"trim=start_frame={blended},setpts=PTS-STARTPTS", "post"))
     return _concat(graph, parts, fps, "xc")
+
+
+def _masked(graph: _Graph, tail: str, head: str, transition: transitions.MaskTransition, duration: float,
+            frames: int, plan: Plan, alpha: bool) -> str:
+    """`frames` frames of `tail` and `head` mixed by the transition's masks, read from a feed.
+
+    The outgoing stream is held on its last frame should it end before the transition does.
+    """
+    canvas = plan.canvas
+    fps = canvas.fps
+    stream_fmt = "yuva420p" if alpha else "yuv420p"
+    fmt = transition.pixel_format(alpha)
+    convert = "" if fmt == stream_fmt else f",format={fmt}"
+    tail = graph.add(tail, f"tpad=stop_mode=clone:stop={frames},trim=end_frame={frames}{convert}", "mt")
+    if convert:
+        head = graph.add(head, convert[1:], "mh")
+
+    def feed(frames_of, prefix: str) -> str:
+        # A frame of it is the size of a canvas frame: ffmpeg's input thread holds two at most.
+        draw = functools.partial(frames_of, canvas.width, canvas.height, frames, duration * fps, alpha)
+        return graph.feed(f"{graph.label(prefix)}.{fmt}", draw, fmt, (canvas.width, canvas.height), fps, queue=2)
+
+    out = graph.label("mm")
+    graph.statements.append(f"[{tail}][{head}][{feed(transition.frames, 'mask')}]maskedmerge[{out}]")
+    if transition.tint is not None:
+        tinted = graph.label("tint")
+        graph.statements.append(f"[{out}][{feed(transition.tint_frames, 'glow')}]blend=all_mode=addition[{tinted}]")
+        out = tinted
+    return graph.add(out, f"format={stream_fmt}", "mf") if convert else out
 
 
 def _xfade_frames(seconds: float, fps: int) -> int:
