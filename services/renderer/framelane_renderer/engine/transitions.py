@@ -132,9 +132,10 @@ def _crosshatch(g: Grid, p: float):
     """gl-transitions `crosshatch` (centre 0.5, threshold 3, fade edge 0.1): random horizontal and
     vertical lines of the incoming clip spread out from the centre, fading in at the start and
     filling the frame at the end."""
-    u, v = g.u.astype(np.float64), g.v.astype(np.float64)
-    dist = np.hypot(u - 0.5, v - 0.5) / 3
-    reach = p - np.minimum(_gl_random(v, 0.0), _gl_random(0.0, u))
+    dist = np.hypot(g.u - 0.5, g.v - 0.5) / 3
+    rows = _gl_random(g.v.astype(np.float64), 0.0).astype(np.float32)  # the hash needs double precision
+    columns = _gl_random(0.0, g.u.astype(np.float64)).astype(np.float32)
+    reach = p - np.minimum(rows, columns)
     shown = (dist <= reach).astype(np.float32)
     end = smoothstep(0.9, 1.0, p)
     return (shown * (1 - end) + end) * smoothstep(0.0, 0.1, p)
@@ -218,8 +219,9 @@ def _bytes(weight: np.ndarray) -> bytes:
 def _half(weight: np.ndarray) -> np.ndarray:
     """The weight at 4:2:0 chroma resolution: the mean of each 2x2 block (edge pixels repeated)."""
     height, width = weight.shape
-    padded = np.pad(weight, ((0, height % 2), (0, width % 2)), mode="edge")
-    return padded.reshape(padded.shape[0] // 2, 2, padded.shape[1] // 2, 2).mean(axis=(1, 3))
+    if height % 2 or width % 2:
+        weight = np.pad(weight, ((0, height % 2), (0, width % 2)), mode="edge")
+    return (weight[0::2, 0::2] + weight[1::2, 0::2] + weight[0::2, 1::2] + weight[1::2, 1::2]) * 0.25
 
 
 MASK_TRANSITIONS = {
