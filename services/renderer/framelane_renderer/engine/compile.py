@@ -600,10 +600,11 @@ def _masked(graph: _Graph, tail: str, head: str, transition: transitions.MaskTra
     fps = canvas.fps
     stream_fmt = "yuva420p" if alpha else "yuv420p"
     fmt = transition.pixel_format(alpha)
-    convert = "" if fmt == stream_fmt else f",format={fmt}"
-    tail = graph.add(tail, f"tpad=stop_mode=clone:stop={frames},trim=end_frame={frames}{convert}", "mt")
-    if convert:
-        head = graph.add(head, convert[1:], "mh")
+    in_rgb = fmt != stream_fmt
+    tail = graph.add(tail, f"tpad=stop_mode=clone:stop={frames},trim=end_frame={frames}"
+                     + (f",format={fmt}" if in_rgb else ""), "mt")
+    if in_rgb:
+        head = graph.add(head, f"format={fmt}", "mh")
 
     def feed(frames_of, prefix: str) -> str:
         # A frame of it is the size of a canvas frame: ffmpeg's input thread holds two at most.
@@ -616,7 +617,7 @@ def _masked(graph: _Graph, tail: str, head: str, transition: transitions.MaskTra
         tinted = graph.label("tint")
         graph.statements.append(f"[{out}][{feed(transition.tint_frames, 'glow')}]blend=all_mode=addition[{tinted}]")
         out = tinted
-    return graph.add(out, f"format={stream_fmt}", "mf") if convert else out
+    return graph.add(out, f"format={stream_fmt}", "mf") if in_rgb else out
 
 
 def _xfade_frames(seconds: float, fps: int) -> int:
