@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
 import socket
@@ -212,6 +213,12 @@ with open(sys.argv[1], "w") as f:
     json.dump({"code": os.waitstatus_to_exitcode(status), "maxrss_kib": usage.ru_maxrss,
                "cpu": usage.ru_utime + usage.ru_stime}, f)
 """
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of its children that have exited (FFmpeg, the model runner)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def run_measured(argv: list[str], log: Path, env: dict | None = None, sample_tree: bool = False,

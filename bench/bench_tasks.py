@@ -21,7 +21,6 @@ import asyncio
 import functools
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -32,7 +31,7 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import bench_render
-from bench_render import TERMINAL, MediaHandler, _call, run_measured
+from bench_render import TERMINAL, MediaHandler, _call, cpu_seconds, run_measured
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN = ROOT / ".run" / "bench-tasks"
@@ -115,12 +114,6 @@ def _timed(fn) -> float:
     return time.perf_counter() - t0
 
 
-def _cpu_seconds() -> float:
-    """CPU time of this process and of its children that have exited (FFmpeg, the model runner)."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-
-
 def _alternate(ours, baseline) -> dict:
     """ours() and baseline() REPEAT times each, alternating: the least wall and CPU seconds of each
     (CPU time barely moves when other work shares the cores; wall time does), and every sample."""
@@ -128,8 +121,8 @@ def _alternate(ours, baseline) -> dict:
     for _ in range(REPEAT):
         for side, fn in (("ours", ours), ("baseline", baseline)):
             if fn is not None:
-                cpu = _cpu_seconds()
-                samples[side].append({"wall": fn(), "cpu": _cpu_seconds() - cpu})
+                cpu = cpu_seconds()
+                samples[side].append({"wall": fn(), "cpu": cpu_seconds() - cpu})
     best = {f"{side}_{kind}": min((x[kind] for x in samples[side]), default=None)
             for side in samples for kind in ("wall", "cpu")}
     return {"ours_s": best["ours_wall"], "ours_cpu_s": best["ours_cpu"], "baseline_s": best["baseline_wall"],

@@ -16,15 +16,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import resource
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_render import FFMPEG, ROOT, make_media  # noqa: E402 - bench/ is not a package
+from bench_render import FFMPEG, ROOT, cpu_seconds, make_media
 
 RUN = ROOT / ".run" / "bench-transitions"
 RESULTS = ROOT / "bench" / "results" / "transitions.json"
@@ -41,11 +38,6 @@ def spec(transition: str | None) -> dict:
     transitions = [{"type": transition, "duration": 1, "from_id": "a", "to_id": "b"}] if transition else []
     return {"width": 1920, "height": 1080, "frame_rate": 30, "duration": 4, "output_format": "mp4",
             "elements": elements, "transitions": transitions}
-
-
-def cpu_seconds() -> float:
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def render(transition: str | None, sources: dict) -> dict:

@@ -26,8 +26,8 @@ class JobWatch:
     A runner (run/stop) LISTENing on the schema's `<schema>_jobs` channel, whose payloads are the
     ids of jobs that reached a terminal status (sent by JobTable at commit)."""
 
-    def __init__(self, dsn: str, schema: str):
-        self.dsn, self.channel = dsn, f"{schema}_jobs"
+    def __init__(self, database_url: str, schema: str):
+        self.dsn, self.channel = db.schema_dsn(database_url, schema), f"{schema}_jobs"
         self._waiting: dict[str, set[asyncio.Event]] = {}
         self._stopping = asyncio.Event()
 

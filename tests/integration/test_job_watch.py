@@ -11,7 +11,7 @@ async def test_a_long_poll_wakes_when_its_job_ends(database_url, monkeypatch):
     monkeypatch.setattr(jobstore, "POLL_SECONDS", 60.0)  # only the notification can end the wait early
     await db.migrate(database_url, "renderer", "framelane_renderer")
     pool = await db.open_pool(database_url, "renderer")
-    watch = jobstore.JobWatch(db.schema_dsn(database_url, "renderer"), "renderer")
+    watch = jobstore.JobWatch(database_url, "renderer")
     listening = asyncio.create_task(watch.run())
     try:
         async with pool.connection() as conn:

@@ -5,7 +5,7 @@ from pathlib import Path
 from nats.js.api import RetentionPolicy
 
 from framelane.renderer.v1 import render_pb2, render_pb2_grpc
-from framelane_core import capabilities, db, gpu
+from framelane_core import capabilities, gpu
 from framelane_core.config import Settings
 from framelane_core.fetch import Allow
 from framelane_core.jobstore import JobWatch
@@ -43,7 +43,7 @@ class RendererApp(ServiceApp):
     async def wire(self, res: Resources) -> list:
         s = self.settings
         storage, allow = storage_from_settings(s), Allow.parse(s.fetch_allow)
-        watch = JobWatch(db.schema_dsn(s.database_url, s.schema), s.schema)
+        watch = JobWatch(s.database_url, s.schema)
         renders = Renders(res.pool, storage, allow, s.work_dir, res.channel("usage"), s.upload_wait_seconds, watch)
         render_pb2_grpc.add_RenderServiceServicer_to_server(RenderServicer(renders), res.server)
         capabilities.register(res.server, describe)

@@ -6,7 +6,7 @@ from nats.js.api import RetentionPolicy
 
 from framelane.beatapi.v1 import beatapi_pb2, beatapi_pb2_grpc
 from framelane.tasks.v1 import assets_pb2, assets_pb2_grpc, tasks_pb2, tasks_pb2_grpc
-from framelane_core import capabilities, db, gpu
+from framelane_core import capabilities, gpu
 from framelane_core.config import Settings
 from framelane_core.fetch import Allow
 from framelane_core.jobstore import JobWatch
@@ -35,7 +35,7 @@ class TasksApp(ServiceApp):
     async def wire(self, res: Resources) -> list:
         s = self.settings
         storage, allow = storage_from_settings(s), Allow.parse(s.fetch_allow)
-        watch = JobWatch(db.schema_dsn(s.database_url, s.schema), s.schema)
+        watch = JobWatch(s.database_url, s.schema)
         tasks = Tasks(res.pool, storage, allow, Path(s.work_dir) / "sources", res.channel("usage"), watch)
         tasks_pb2_grpc.add_TaskServiceServicer_to_server(TaskServicer(tasks), res.server)
         beatapi_pb2_grpc.add_TaskServiceServicer_to_server(BeatTaskServicer(tasks), res.server)

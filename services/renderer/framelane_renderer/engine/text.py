@@ -63,6 +63,10 @@ class Layout:
     line_height: float
     ascent: float
 
+    def baseline(self, line: int) -> float:
+        """The y of line number `line`'s baseline in the box."""
+        return self.top + self.ascent + line * self.line_height
+
 
 @dataclass(frozen=True)
 class WordLook:
@@ -352,14 +356,12 @@ def render(spec: TextSpec, placed: Layout, looks: list[WordLook] | None = None,
         ImageDraw.Draw(canvas).rounded_rectangle(_plate_rect(style, placed), radius=radius, fill=color)
     if looks is None:
         for number, (text, x, width) in enumerate(placed.lines):
-            baseline = placed.top + placed.ascent + number * placed.line_height
-            _draw_run(canvas, text, x, baseline, style, WordLook(), width)
+            _draw_run(canvas, text, x, placed.baseline(number), style, WordLook(), width)
         return canvas
     for word, look in zip(placed.words, looks, strict=True):
         if look.opacity <= 0:
             continue
-        baseline = placed.top + placed.ascent + word.line * placed.line_height
-        _draw_run(canvas, word.text, word.x, baseline, style, look, word.width, cache)
+        _draw_run(canvas, word.text, word.x, placed.baseline(word.line), style, look, word.width, cache)
     return canvas
 
 
@@ -418,9 +420,8 @@ def caption_bounds(spec: TextSpec, placed: Layout, changes: list[list[WordLook]]
     visible = {(word, look) for looks in changes for word, look in zip(placed.words, looks, strict=True)
                if look.opacity > 0}
     for word, look in visible:
-        baseline = placed.top + placed.ascent + word.line * placed.line_height
-        regions.append(_run_geometry((placed.width, placed.height), word.text, word.x, baseline, style, look,
-                                     word.width)[-1])
+        regions.append(_run_geometry((placed.width, placed.height), word.text, word.x, placed.baseline(word.line),
+                                     style, look, word.width)[-1])
     regions = [(max(0, x0), max(0, y0), min(placed.width, x1), min(placed.height, y1))
                for x0, y0, x1, y1 in regions]
     regions = [r for r in regions if r[2] > r[0] and r[3] > r[1]]
