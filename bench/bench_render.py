@@ -13,6 +13,11 @@
 4. MoviePy 2.2.1 rendering the same timeline (bench/moviepy_timelines.py), in its own venv
    (.run/bench-moviepy-venv, from bench/requirements-moviepy.txt), through /usr/bin/ffmpeg.
 
+Paths 2-4 and the warm render of 1 run --rounds times (default 2), one of each per round in that
+order, so that a slow spell of the shared machine falls on one round of every path rather than on
+every run of one; the table shows each path's fastest run, and each round's MoviePy / ours is
+listed under it.
+
 Sources are generated with FFmpeg's lavfi into .run/bench-render/media (kept between runs) and
 served from 127.0.0.1. Results: a markdown table per spec on stdout and bench/results/render.json.
 """
@@ -50,6 +55,7 @@ SPECS = ("timeline_1080p30_60s", "captions_720p_vertical_15s", "clip_4k_10s")
 MAIN_CLIP = {"timeline_1080p30_60s": "clip1", "captions_720p_vertical_15s": "clip_vertical", "clip_4k_10s": "clip4k"}
 TERMINAL = ("completed", "failed", "cancelled")
 COLD_SECONDS = 1
+ROUND_PATHS = ("ffmpeg_alone", "encoder_floor", "ours_warm", "moviepy")
 STALL_SECONDS = 90
 
 
@@ -459,6 +465,14 @@ def report(results: dict) -> str:
                 f"{mp['peak_rss_mib']:.0f} (largest process, wait4); {mp['peak_tree_rss_mib']:.0f} (tree, sampled)")
         elif mp:
             lines.append(f"| MoviePy 2.2.1 | – | – | skipped: {mp['skipped']} | – | – |")
+        runs = "; ".join(f"{label} " + ", ".join(f"{m['seconds']:.1f}" for m in r[path]["runs"])
+                         for label, path in (("ours", "ours_warm"), ("alone", "ffmpeg_alone"),
+                                             ("floor", "encoder_floor"), ("MoviePy", "moviepy"))
+                         if "runs" in r.get(path, {}))
+        lines.append(f"\nthe fastest of {len(ours['runs'])} rounds (memory: the largest); runs in seconds: {runs}")
+        if mp and "runs" in mp:
+            paired = ", ".join(f"{m['seconds_full_estimate'] / o['seconds']:.2f}" for m, o in zip(mp["runs"], ours["runs"]))
+            lines.append(f"MoviePy / ours within each round: {paired}")
         lines.append(f"\nengine before ffmpeg: validate {alone['validate_s'] * 1000:.0f} ms, probe "
                      f"{alone['probe_s'] * 1000:.0f} ms, plan+compile {alone['plan_compile_s'] * 1000:.0f} ms; "
                      f"caption frames {alone['feeds_s'] * 1000:.0f} ms (drawn while ffmpeg runs in ours; "
@@ -477,6 +491,9 @@ def main() -> None:
     parser.add_argument("--full-cold", action="store_true",
                         help=f"render each spec whole with a cold source cache too (default: only its first "
                              f"{COLD_SECONDS:g} s, which fetches every source and warms the cache)")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="measure every path this many times, a round at a time; the table shows the fastest "
+                             "run of each, and each round's MoviePy / ours")
     parser.add_argument("--moviepy-4k-seconds", type=float, default=5.0,
                         help="MoviePy renders only this many seconds of the 4K spec (time scaled to the full "
                              "length in the table); 0 renders it whole")
@@ -522,41 +539,47 @@ def main() -> None:
                 argv, timings = engine_command(spec, by_file, out_dir / f"{name}.ours.mp4", RUN / "work" / name)
                 r["argv"] = argv
                 r["filter_complex"] = Path(argv[argv.index("-filter_complex_script") + 1]).read_text()
-                r["ffmpeg_alone"] = {**run_measured(argv, out_dir / f"{name}.ours.log"), **timings}
-                r["ffmpeg_alone"]["output"] = probe_output(out_dir / f"{name}.ours.mp4")
-                print(f"  ffmpeg alone  {r['ffmpeg_alone']['seconds']:7.1f} s", flush=True)
-
                 floor = floor_command(spec, media[MAIN_CLIP[name]], argv, out_dir / f"{name}.floor.mp4")
-                r["encoder_floor"] = {**run_measured(floor, out_dir / f"{name}.floor.log"), "argv": floor}
-                print(f"  encoder floor {r['encoder_floor']['seconds']:7.1f} s", flush=True)
-
-                before = dict(MediaHandler.served)
-                r["ours_warm"] = api.render(spec)
-                r["ours_warm"]["fetched_bytes"] = MediaHandler.served["bytes"] - before["bytes"]
-                r["ours_warm"]["revalidated_304"] = MediaHandler.served["304"] - before["304"]
-                print(f"  ours warm     {r['ours_warm']['seconds']:7.1f} s", flush=True)
-
-                if python is None:
+                mp_argv, mp_seconds = None, d
+                if python is not None:
+                    spec_file = out_dir / f"{name}.moviepy.json"
+                    spec_file.write_text(json.dumps(load_spec(name, paths)))
+                    mp_argv = [str(python), str(MOVIEPY_SCRIPT), str(spec_file), str(out_dir / f"{name}.moviepy.mp4"),
+                               "--preset", argv[argv.index("-preset") + 1], "--crf", argv[argv.index("-crf") + 1],
+                               "--threads", "2"]
+                    if spec["height"] >= 2160 and ns.moviepy_4k_seconds > 0:
+                        mp_seconds = min(d, ns.moviepy_4k_seconds)
+                        mp_argv += ["--seconds", str(mp_seconds)]
+                runs = {path: [] for path in ROUND_PATHS}
+                for n in range(1, ns.rounds + 1):
+                    # Every path once per round, in the same order: a slow spell of the shared machine
+                    # lands on one round of each rather than on every run of one path.
+                    alone = {**run_measured(argv, out_dir / f"{name}.ours.log"), **timings}
+                    alone["output"] = probe_output(out_dir / f"{name}.ours.mp4")
+                    runs["ffmpeg_alone"].append(alone)
+                    runs["encoder_floor"].append({**run_measured(floor, out_dir / f"{name}.floor.log"), "argv": floor})
+                    before = dict(MediaHandler.served)
+                    warm = api.render(spec)
+                    warm["fetched_bytes"] = MediaHandler.served["bytes"] - before["bytes"]
+                    warm["revalidated_304"] = MediaHandler.served["304"] - before["304"]
+                    runs["ours_warm"].append(warm)
+                    line = (f"  round {n}: ffmpeg alone {alone['seconds']:.1f} s, encoder floor "
+                            f"{runs['encoder_floor'][-1]['seconds']:.1f} s, ours warm {runs['ours_warm'][-1]['seconds']:.1f} s")
+                    if mp_argv is not None:
+                        env = {**os.environ, "IMAGEIO_FFMPEG_EXE": FFMPEG}
+                        mp = run_measured(mp_argv, out_dir / f"{name}.moviepy.log", env=env, sample_tree=True)
+                        mp["rendered_seconds"] = mp_seconds
+                        mp["seconds_full_estimate"] = mp["seconds"] * d / mp_seconds
+                        mp["output"] = probe_output(out_dir / f"{name}.moviepy.mp4")
+                        runs["moviepy"].append(mp)
+                        line += f", MoviePy {mp['seconds']:.1f} s" + (f" for {mp_seconds:g} s of {d:g}" if mp_seconds < d else "")
+                    print(line, flush=True)
+                for path, measured in runs.items():
+                    if measured:  # the fastest run's times, the largest peak memory of any run
+                        peaks = {k: max(m[k] for m in measured) for k in measured[0] if k.startswith("peak_")}
+                        r[path] = {**min(measured, key=lambda m: m["seconds"]), **peaks, "runs": measured}
+                if mp_argv is None:
                     r["moviepy"] = {"skipped": "--no-moviepy"}
-                    continue
-                local_spec = load_spec(name, paths)
-                spec_file = out_dir / f"{name}.moviepy.json"
-                spec_file.write_text(json.dumps(local_spec))
-                argv_mp = [str(python), str(MOVIEPY_SCRIPT), str(spec_file), str(out_dir / f"{name}.moviepy.mp4"),
-                           "--preset", argv[argv.index("-preset") + 1], "--crf", argv[argv.index("-crf") + 1],
-                           "--threads", "2"]
-                seconds = d
-                if spec["height"] >= 2160 and ns.moviepy_4k_seconds > 0:
-                    seconds = min(d, ns.moviepy_4k_seconds)
-                    argv_mp += ["--seconds", str(seconds)]
-                env = {**os.environ, "IMAGEIO_FFMPEG_EXE": FFMPEG}
-                mp = run_measured(argv_mp, out_dir / f"{name}.moviepy.log", env=env, sample_tree=True)
-                mp["rendered_seconds"] = seconds
-                mp["seconds_full_estimate"] = mp["seconds"] * d / seconds
-                mp["output"] = probe_output(out_dir / f"{name}.moviepy.mp4")
-                r["moviepy"] = mp
-                print(f"  moviepy       {mp['seconds']:7.1f} s" + (f" for {seconds:g} s of {d:g}" if seconds < d else ""),
-                      flush=True)
     finally:
         httpd.shutdown()
 

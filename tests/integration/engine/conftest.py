@@ -64,6 +64,11 @@ def media(tmp_path_factory) -> dict[str, Path]:
     pattern[squares == 1] = 255 - pattern[squares == 1]
     files["pattern"] = root / "pattern.png"
     Image.fromarray(pattern).save(files["pattern"])
+    # Steep sawtooth ramps (12 levels a column, 24 a row), so that moving a pixel by one changes its colour.
+    columns, rows = np.meshgrid(np.arange(W) * 12 % 256, np.arange(H) * 24 % 256)
+    for name, planes in (("waves", (columns, rows, np.full_like(rows, 40))), ("waves_turned", (rows, 255 - columns, columns))):
+        files[name] = root / f"{name}.png"
+        Image.fromarray(np.stack(planes, axis=2).astype(np.uint8)).save(files[name])
     for name in ("orange", "gray"):
         color = (255, 128, 0) if name == "orange" else (128, 128, 128)
         files[name] = root / f"{name}.png"

@@ -18,7 +18,8 @@ W, H, FPS = 160, 90, 10
 def url(name: str) -> str:
     """The https URL a spec uses for a generated source named `name`."""
     extension = {"tone": "wav", "quadrants": "png", "gradient": "png", "logo": "png", "orange": "png", "gray": "png",
-                 "pattern": "png"}
+                 "pattern": "png",
+                 "waves": "png", "waves_turned": "png"}
     return f"https://media.test/{name}.{extension.get(name, 'mp4')}"
 
 

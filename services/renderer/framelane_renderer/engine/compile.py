@@ -606,11 +606,20 @@ def _masked(graph: _Graph, tail: str, head: str, transition: transitions.MaskTra
     if in_rgb:
         head = graph.add(head, f"format={fmt}", "mh")
 
-    def feed(frames_of, prefix: str) -> str:
-        # A frame of it is the size of a canvas frame: ffmpeg's input thread holds two at most.
+    def feed(frames_of, prefix: str, pixel_format: str = fmt, rows: int = 1) -> str:
+        # A frame of it is the size of a canvas frame (or `rows` of them): ffmpeg's input thread holds two at most.
         draw = functools.partial(frames_of, canvas.width, canvas.height, frames, duration * fps, alpha)
-        return graph.feed(f"{graph.label(prefix)}.{fmt}", draw, fmt, (canvas.width, canvas.height), fps, queue=2)
+        return graph.feed(f"{graph.label(prefix)}.{pixel_format}", draw, pixel_format,
+                          (canvas.width, canvas.height * rows), fps, queue=2)
 
+    streams = {"tail": tail, "head": head}
+    warps = {"tail": transition.warp_out, "head": transition.warp_in}
+    for warp in dict.fromkeys(w for w in warps.values() if w is not None):  # one feed of maps per warp
+        moved = [name for name, its in warps.items() if its is warp]
+        maps = feed(functools.partial(transition.warp_frames, warp), "warp", "gray16le", rows=2)
+        for name, copy in zip(moved, _split(graph, maps, len(moved)) if len(moved) > 1 else [maps]):
+            streams[name] = _remap(graph, streams[name], copy, canvas.width, canvas.height)
+    tail, head = streams["tail"], streams["head"]
     out = graph.label("mm")
     graph.statements.append(f"[{tail}][{head}][{feed(transition.frames, 'mask')}]maskedmerge[{out}]")
     if transition.tint is not None:
@@ -618,6 +627,16 @@ def _masked(graph: _Graph, tail: str, head: str, transition: transitions.MaskTra
         graph.statements.append(f"[{out}][{feed(transition.tint_frames, 'glow')}]blend=all_mode=addition[{tinted}]")
         out = tinted
     return graph.add(out, f"format={stream_fmt}", "mf") if in_rgb else out
+
+
+def _remap(graph: _Graph, stream: str, maps: str, width: int, height: int) -> str:
+    """`stream` moved by `remap`, its x and y maps the top and bottom halves of the frames of `maps`."""
+    top, bottom = _split(graph, maps)
+    columns = graph.add(top, f"crop={width}:{height}:0:0", "mx")
+    rows = graph.add(bottom, f"crop={width}:{height}:0:{height}", "my")
+    out = graph.label("warped")
+    graph.statements.append(f"[{stream}][{columns}][{rows}]remap[{out}]")
+    return out
 
 
 def _xfade_frames(seconds: float, fps: int) -> int:

@@ -7,6 +7,10 @@ incoming frame's weight at every pixel, computed with numpy over the whole frame
 and sent to ffmpeg as a feed; `maskedmerge` mixes the two frames with it. The shapes follow
 gl-transitions (https://gl-transitions.com), whose coordinates have y pointing up: `u, v` below.
 
+A displacement transition (`swirl`, `water_drop`, `dreamy`) moves pixels too: for each frame,
+numpy computes where every pixel of the outgoing (or incoming) frame is read from, and FFmpeg's
+`remap` moves them (nearest pixel, positions clamped to the frame) before the two are mixed.
+
 A mask's progress runs from 0 (first frame of the transition: all outgoing) towards 1; frame `n` of
 the transition has progress `n / (duration * fps)`, as in xfade.
 """
@@ -165,6 +169,39 @@ def _dissolve(p: float) -> tuple[float, float, float, float]:
     return (p, p, p, p)
 
 
+SWIRL_TURNS = 4  # gl-transitions' 8π at the peak
+WATER_DROP_AMPLITUDE = 30.0
+WATER_DROP_SPEED = 30.0
+
+
+def _swirl(g: Grid, p: float):
+    """gl-transitions `Swirl` (radius 1): both frames turned about the centre, most at the centre and
+    half way through, while they dissolve."""
+    du, dv = g.u - 0.5, g.v - 0.5
+    strength = 2 * p if p <= 0.5 else 2 - 2 * p
+    theta = np.clip(1 - np.hypot(du, dv), 0, None) ** 2 * strength * SWIRL_TURNS * 2 * np.pi
+    sin, cos = np.sin(theta), np.cos(theta)
+    return du * cos - dv * sin + 0.5, du * sin + dv * cos + 0.5
+
+
+def _water_drop(g: Grid, p: float):
+    """gl-transitions `WaterDrop` (amplitude 30, speed 30): ripples inside a circle growing from the
+    centre move the outgoing frame's pixels along the radius while the incoming one fades in."""
+    du, dv = g.u - 0.5, g.v - 0.5
+    dist = np.hypot(du, dv)
+    ripple = np.where(dist <= p, np.sin(dist * WATER_DROP_AMPLITUDE - p * WATER_DROP_SPEED), 0)
+    return g.u + du * ripple, g.v + dv * ripple
+
+
+def _dreamy_wave(g: Grid, p: float):
+    """gl-transitions `Dreamy`: columns shifted up and down on a wave of amplitude 0.03 p."""
+    return g.u, g.v + 0.03 * p * np.cos(10 * (p + g.u))
+
+
+def _dreamy_in(g: Grid, p: float):
+    return _dreamy_wave(g, 1 - p)
+
+
 @dataclass(frozen=True)
 class MaskTransition:
     """A transition whose frames are `maskedmerge(outgoing, incoming, mask)`.
@@ -172,12 +209,16 @@ class MaskTransition:
     `shape(grid, progress)` gives the incoming frame's weight (0..1, or bool) per pixel; a
     `channels(progress)` transition instead weighs each RGB(A) channel uniformly and is mixed in
     planar RGB, and its `tint(progress)`, when given, is then added to each RGB channel (a second
-    feed, `tint_frames`, added with `blend=all_mode=addition`).
+    feed, `tint_frames`, added with `blend=all_mode=addition`). `warp_out(grid, progress)` and
+    `warp_in` give, for each pixel, the point (u, v) of the outgoing or incoming frame shown there
+    (`warp_frames`, for `remap`); warped frames are mixed in planar RGB.
     """
 
     shape: Callable[[Grid, float], np.ndarray] | None = None
     channels: Callable[[float], tuple[float, float, float, float]] | None = None
     tint: Callable[[float], tuple[float, float, float]] | None = None
+    warp_out: Callable[[Grid, float], tuple[np.ndarray, np.ndarray]] | None = None
+    warp_in: Callable[[Grid, float], tuple[np.ndarray, np.ndarray]] | None = None
 
     def pixel_format(self, alpha: bool) -> str:
         """The format the two streams are mixed in (the mask feed's too)."""
@@ -197,6 +238,17 @@ class MaskTransition:
             weight = np.broadcast_to(np.asarray(self.shape(g, p), np.float32), (height, width))
             luma = _bytes(weight)
             yield luma + _bytes(_half(weight)) * 2 + (luma if alpha else b"")
+
+    def warp_frames(self, warp: Callable, width: int, height: int, count: int, frames_per_transition: float,
+                    alpha: bool) -> Iterator[bytes]:
+        """`remap`'s maps for each of the transition's frames: the source column of every pixel, then
+        its source row, stacked in one gray16le frame of twice the height."""
+        g = grid(width, height)
+        for n in range(count):
+            u, v = warp(g, n / frames_per_transition)
+            columns = np.clip(np.floor(np.asarray(u) * width), 0, width - 1)  # pixel centres map to themselves
+            rows = np.clip(np.floor((1 - np.asarray(v)) * height), 0, height - 1)
+            yield b"".join(np.broadcast_to(m, (height, width)).astype("<u2").tobytes() for m in (columns, rows))
 
     def tint_frames(self, width: int, height: int, count: int, frames_per_transition: float,
                     alpha: bool) -> Iterator[bytes]:
@@ -234,4 +286,7 @@ MASK_TRANSITIONS = {
     "crosshatch": MaskTransition(shape=_crosshatch),
     "color_phase": MaskTransition(channels=_color_phase),
     "burn": MaskTransition(channels=_dissolve, tint=_burn_tint),
+    "swirl": MaskTransition(channels=_dissolve, warp_out=_swirl, warp_in=_swirl),
+    "water_drop": MaskTransition(channels=_dissolve, warp_out=_water_drop),
+    "dreamy": MaskTransition(channels=_dissolve, warp_out=_dreamy_wave, warp_in=_dreamy_in),
 }
