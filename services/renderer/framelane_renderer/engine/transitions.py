@@ -220,6 +220,10 @@ class MaskTransition:
     warp_out: Callable[[Grid, float], tuple[np.ndarray, np.ndarray]] | None = None
     warp_in: Callable[[Grid, float], tuple[np.ndarray, np.ndarray]] | None = None
 
+    def __post_init__(self):
+        if (self.warp_out or self.warp_in) and self.channels is None:  # remap takes no 4:2:0 frames
+            raise ValueError("a warped transition is mixed in planar RGB: give it `channels`")
+
     def pixel_format(self, alpha: bool) -> str:
         """The format the two streams are mixed in (the mask feed's too)."""
         if self.channels is not None:
