@@ -3,8 +3,9 @@ warps' geometry, each rendered frame against the warped mix worked out from the 
 command (maps read from a feed into `remap`).
 
 Two stills of steep sawtooth ramps, so that a pixel moved by one changes colour: `waves` then
-`waves_turned`, 160x90 at 10 fps, rendered to ProRes 4444 with alpha so that no 4:2:0 chroma blurs
-them more than 4:2:0 layers do; the transition starts at frame 10 and lasts 0.8 s (frame 10 + n has progress n / 8).
+`waves_turned`, 160x90 at 10 fps, rendered to ProRes 4444 (near-lossless, unlike x264) and compared in
+luma, since the stills themselves are composited in 4:2:0; the transition starts at frame 10 and
+lasts 0.8 s (frame 10 + n has progress n / 8).
 """
 
 from __future__ import annotations
